@@ -1,0 +1,3 @@
+"""newsbot: answer questions about news articles with cited passages."""
+
+__version__ = "0.1.0"

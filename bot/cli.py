@@ -1,0 +1,262 @@
+"""Command line: index | ask | chat | eval | ingest | run. JSON in and out for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from bot.errors import BotError, QuestionError
+from bot.models import Answer, Conversation, UpdateReport
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, help="the articles folder (default: corpus/, or NEWSBOT_CORPUS_DIR)")
+    common.add_argument("--index", type=Path, help="the index folder (default: index/, or NEWSBOT_INDEX_DIR)")
+    common.add_argument("--model", help="a sentence-transformers model name or path (NEWSBOT_MODEL)")
+    common.add_argument("--citations", type=int, help="how many passages an answer cites (NEWSBOT_CITATIONS)")
+    common.add_argument("--log-level", help="DEBUG, INFO, WARNING... (NEWSBOT_LOG_LEVEL)")
+
+    p = argparse.ArgumentParser(prog="python -m bot", description="Answer questions about news articles, with cited passages.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("index", parents=[common], help="build or update the index")
+    s.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
+    s = sub.add_parser("ask", parents=[common], help="answer one question, or a JSONL file of them")
+    s.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--batch", type=Path, help='a JSONL file: {"id", "question", "conversation"} a line ("-" for stdin)')
+    sub.add_parser("chat", parents=[common], help="an interactive chat in the terminal")
+    s = sub.add_parser("eval", parents=[common], help="answer a question file and print the scores per kind")
+    s.add_argument("questions", type=Path)
+    s.add_argument("--json", action="store_true", help="print the scores as JSON")
+    s = sub.add_parser("ingest", parents=[common], help="add articles (files or URLs) to the corpus and update the index")
+    s.add_argument("sources", nargs="+", help="paths of .md/.txt/.html files, or http(s) URLs")
+    sub.add_parser("run", parents=[common], help="run the Discord bot (or the local chat without a token)")
+    return p
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and .env, overridden by the command line's flags."""
+    settings = Settings()
+    overrides = {
+        "corpus_dir": args.corpus,
+        "index_dir": args.index,
+        "model": args.model,
+        "citations": args.citations,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        settings.retrieval = settings.retrieval.model_copy(update=overrides)
+    if args.log_level:
+        settings.log_level = args.log_level
+    return settings
+
+
+def setup_logging(level: str) -> None:
+    """Logging to stderr, configured once; the CLI's own output goes to stdout."""
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # These libraries are chatty at INFO about things a user cannot act on.
+    for name in ("sentence_transformers", "transformers", "httpx", "filelock", "bm25s", "faiss", "discord.http"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def describe_report(report: UpdateReport) -> str:
+    """One paragraph on what a build changed."""
+    if report.unchanged:
+        head = "Index up to date"
+    else:
+        parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) if v]
+        head = "Index updated: " + ", ".join(parts)
+    text = f"{head} ({report.passages_total} passages, {report.passages_embedded} embedded; generation {report.generation})."
+    for s in report.skipped:
+        text += f"\n  skipped {s}"
+    return text
+
+
+def _pipeline(settings: Settings, build: bool = True):
+    from bot.core.pipeline import Pipeline
+
+    pipeline = Pipeline(settings.retrieval)
+    report = pipeline.warm_up(build_if_needed=build, progress=sys.stderr.isatty())
+    if report is not None:
+        _say(describe_report(report))
+    return pipeline
+
+
+def format_answer(answer: Answer) -> str:
+    """The answer for a terminal: the short text, then the numbered citations."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources :" if answer.lang == "fr" else "Sources:")
+    for c in answer.citations:
+        lines.append(f"[{c.number}] {c.passage.title} — {c.passage.article_id} (score {c.score:.3f})")
+        lines.extend(textwrap.wrap(c.passage.text, width=100, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def _read_batch(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    stream: TextIO = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
+    with stream:
+        for n, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("not an object")
+                yield n, item, None
+            except ValueError as exc:
+                yield n, None, f"line {n}: not a JSON object ({exc})"
+
+
+def answer_batch(pipeline, path: Path, out: TextIO) -> int:
+    """Answer a JSONL file, one JSON line out per question; a conversation's turns are answered in order."""
+    conversations: dict[str, Conversation] = {}
+    failures = 0
+    for n, item, error in _read_batch(path):
+        if item is None:
+            _say(error or f"line {n}: unreadable")
+            failures += 1
+            continue
+        qid = item.get("id", f"line-{n}")
+        conv_key = item.get("conversation")
+        conversation = conversations.setdefault(str(conv_key), Conversation()) if conv_key else None
+        try:
+            answer = pipeline.ask(str(item.get("question") or ""), conversation)
+        except QuestionError as exc:
+            failures += 1
+            out.write(json.dumps({"id": qid, "answer": "", "abstained": True, "citations": [], "latency_ms": 0.0,
+                                  "error": exc.user_message}, ensure_ascii=False) + "\n")
+            continue
+        if conversation is not None:
+            conversation.add(answer.question, answer)
+        out.write(json.dumps(answer.to_json(qid), ensure_ascii=False) + "\n")
+        out.flush()
+    return 1 if failures else 0
+
+
+def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.embedder import Embedder
+    from bot.core.indexer import build_index
+
+    s = settings.retrieval
+    report = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), rebuild=args.rebuild,
+                         progress=sys.stderr.isatty())
+    print(describe_report(report))
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    if args.batch is None and args.question is None:
+        _say("Give a question, or --batch FILE.jsonl.")
+        return 2
+    pipeline = _pipeline(settings)
+    if args.batch is not None:
+        return answer_batch(pipeline, args.batch, sys.stdout)
+    answer = pipeline.ask(args.question)
+    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else format_answer(answer))
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    pipeline = _pipeline(settings)
+    info = pipeline.about()
+    print(f"{info.articles} articles, {info.passages} passages. Ask a question (French or English);"
+          " /new starts a new conversation, /quit or Ctrl-D leaves.")
+    conversation = Conversation()
+    while True:
+        try:
+            question = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip() in ("/quit", "/exit"):
+            return 0
+        if question.strip() == "/new":
+            conversation = Conversation()
+            print("New conversation.")
+            continue
+        try:
+            answer = pipeline.ask(question, conversation)
+        except QuestionError as exc:
+            print(exc.user_message)
+            continue
+        conversation.add(answer.question, answer)
+        print(format_answer(answer) + "\n")
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, format_scores
+
+    pipeline = _pipeline(settings)
+    scores = evaluate(pipeline, args.questions)
+    print(json.dumps(scores, ensure_ascii=False) if args.json else format_scores(scores))
+    return 0
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.ingest import ingest
+
+    results = ingest(args.sources, settings.retrieval.corpus_dir, settings.ingest)
+    failed = 0
+    for source, result in zip(args.sources, results, strict=True):
+        if isinstance(result, BotError):
+            failed += 1
+            print(f"{source}: not added: {result.user_message}")
+        elif result.status == "duplicate":
+            print(f"{source}: already in the corpus as {result.duplicate_of or result.article_id}")
+        else:
+            print(f"{source}: {result.status} as {result.article_id} ({result.title})")
+    if failed < len(results):
+        from bot.core.embedder import Embedder
+        from bot.core.indexer import build_index
+
+        s = settings.retrieval
+        report = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty())
+        print(describe_report(report))
+    return 1 if failed else 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
+        _say("No Discord token (DISCORD_TOKEN): starting the local chat on the corpus instead.\n"
+             "To connect the bot to Discord, put DISCORD_TOKEN=... in the environment or in .env and run again.")
+        return cmd_chat(settings, args)
+    from bot.discord_app import run_bot
+
+    return run_bot(settings)
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "ingest": cmd_ingest, "run": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bot`; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args)
+    except Exception as exc:  # pydantic's ValidationError: a bad environment value
+        _say(f"Invalid configuration: {exc}")
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except BotError as exc:
+        _say(exc.user_message)
+        return 1
+    except KeyboardInterrupt:
+        return 130

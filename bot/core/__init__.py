@@ -1,0 +1,1 @@
+"""The retrieval core: corpus, passages, index, retrieval and answers. Never imports discord."""

@@ -1,0 +1,155 @@
+"""(question, ranked passages) -> Answer: the sentence that answers, cited, or an honest refusal."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.core.crosslingual import translate_word
+from bot.core.lexical import cognate, content_words, stem, words
+from bot.core.retriever import Hit
+from bot.core.store import Generation
+from bot.core.text import fold, sentence_spans
+from bot.models import Answer, Citation, Lang
+
+MAX_ANSWER_CHARS = 300
+_QUANTITY = re.compile(
+    r"\b(combien|quel(le)?s? (montant|part|nombre|taille|chiffre)|how (much|many|large|big)|what (share|revenue|amount|size))\b",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+
+NO_ANSWER = {
+    "fr": "Les articles ne répondent pas à cette question.",
+    "en": "The articles don't answer this question.",
+}
+CLOSEST = {"fr": "Articles les plus proches : ", "en": "Closest articles: "}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well the best passage supports an answer, in [0, 1] terms where possible."""
+
+    dense: float  # cosine of the best passage to the question
+    coverage: float  # idf-weighted share of the question's words found in the best passages
+    unknown_names: int  # capitalised question words the corpus never mentions in any form
+
+    @property
+    def confidence(self) -> float:
+        """One number: semantic closeness plus word coverage, minus names the corpus does not know."""
+        return self.dense + 0.5 * self.coverage - 0.25 * self.unknown_names
+
+
+def _forms(word: str, lang: Lang) -> set[str]:
+    """Every token a question word can match in the index: stems in both languages, translations, cognate."""
+    other: Lang = "en" if lang == "fr" else "fr"
+    forms = {stem(word, lang), stem(word, other)}
+    for t in translate_word(word, lang, other):
+        forms.update(stem(x, other) for x in words(t))
+    c = cognate(word)
+    if c:
+        forms.add(c)
+    return forms
+
+
+class Answerer:
+    """Chooses the answer sentence and decides when to abstain."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def evidence(self, gen: Generation, question: str, lang: Lang, hits: list[Hit]) -> Evidence:
+        """Measure how well the retrieved passages cover the question."""
+        if not hits:
+            return Evidence(0.0, 0.0, 0)
+        qwords = list(dict.fromkeys(content_words(question, lang)))
+        weights, found, unknown = 0.0, 0.0, 0
+        passage_tokens = set()
+        for h in hits[:3]:
+            passage_tokens |= _tokens_of(h.passage.text + " " + h.passage.title, h.passage.lang)
+        for w in qwords:
+            forms = _forms(w, lang)
+            idf = max((gen.lexical.idf(f) for f in forms), default=0.0)
+            if idf == 0.0 and _is_name(question, w):
+                unknown += 1
+            weight = idf if idf > 0 else 1.0
+            weights += weight
+            if forms & passage_tokens:
+                found += weight
+        coverage = found / weights if weights else 0.0
+        return Evidence(max(h.dense for h in hits), coverage, unknown)
+
+    def answer(self, gen: Generation, question: str, lang: Lang, hits: list[Hit], k: int) -> Answer:
+        """Build the Answer: the best sentence with its [n] marker, or a refusal in the question's language."""
+        evidence = self.evidence(gen, question, lang, hits)
+        if not hits or evidence.confidence < self.threshold:
+            return self.abstain(question, lang, hits)
+        citations = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:k]))
+        text = self._short_answer(question, lang, citations)
+        return Answer(question=question, text=text, citations=citations, abstained=False, lang=lang)
+
+    def abstain(self, question: str, lang: Lang, hits: list[Hit]) -> Answer:
+        """The refusal, naming the closest articles so the user knows where to look."""
+        titles = tuple(dict.fromkeys(h.passage.title for h in hits))[:2]
+        text = NO_ANSWER[lang]
+        if titles:
+            text += " " + CLOSEST[lang] + " ; ".join(f"« {t} »" if lang == "fr" else f'"{t}"' for t in titles) + "."
+        return Answer(question=question, text=text, citations=(), abstained=True, lang=lang, suggestions=titles)
+
+    def _short_answer(self, question: str, lang: Lang, citations: tuple[Citation, ...]) -> str:
+        qforms: dict[str, set[str]] = {w: _forms(w, lang) for w in dict.fromkeys(content_words(question, lang))}
+        wants_number = bool(_QUANTITY.search(question))
+        best: tuple[float, int, str] | None = None
+        for c in citations:
+            text = c.passage.text
+            spans = sentence_spans(text, c.passage.lang)
+            sentences = [text[s:e] for s, e in spans] or [text]
+            for i, sentence in enumerate(sentences):
+                tokens = _tokens_of(sentence, c.passage.lang)
+                overlap = sum(1.0 for forms in qforms.values() if forms & tokens) / max(1, len(qforms))
+                # The retrieval order already weighs the passage; the sentence adds word overlap.
+                score = overlap + 0.35 / c.number
+                if wants_number and _DIGIT.search(sentence):
+                    score += 0.2
+                if best is None or score > best[0]:
+                    best = (score, c.number, _with_lead_in(sentences, i))
+        assert best is not None
+        _, number, sentence = best
+        return f"{_trim(sentence, MAX_ANSWER_CHARS - 5)} [{number}]"
+
+
+def _tokens_of(text: str, lang: Lang) -> set[str]:
+    out = set()
+    for w in words(text):
+        out.add(stem(w, lang))
+        c = cognate(w)
+        if c:
+            out.add(c)
+    return out
+
+
+def _is_name(question: str, word: str) -> bool:
+    """Whether `word` appears capitalised in the question other than as its first word."""
+    for m in re.finditer(r"\b" + re.escape(word) + r"\b", question, re.IGNORECASE):
+        if m.start() > 0 and question[m.start()].isupper():
+            return True
+    return False
+
+
+def _with_lead_in(sentences: list[str], i: int) -> str:
+    """A sentence with the one that introduces it ("X said:") or, if it is one, the one it introduces."""
+    sentence = sentences[i]
+    if i > 0 and sentences[i - 1].rstrip().endswith(":"):
+        return sentences[i - 1] + " " + sentence
+    if sentence.rstrip().endswith(":") and i + 1 < len(sentences):
+        return sentence + " " + sentences[i + 1]
+    return sentence
+
+
+def _trim(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > 0 else limit - 1] + "…"
+

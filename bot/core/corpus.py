@@ -1,0 +1,136 @@
+"""Reading the corpus folder: Markdown, text and HTML files -> Article."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.text import clean, detect_lang
+from bot.errors import CorpusError, IngestError
+from bot.models import Article
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+MAX_FILE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that could not be read, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The article files under `corpus_dir`, sorted, hidden files and folders left out."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"The corpus folder {corpus_dir} does not exist.")
+    files = [
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+    ]
+    return sorted(files)
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _first_heading(body: str) -> str | None:
+    m = re.search(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", body, re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
+def _strip_markdown(body: str) -> str:
+    # Headings keep their words (they carry meaning) but lose the markers; links keep their label.
+    body = re.sub(r"^\s*#{1,6}\s+", "", body, flags=re.MULTILINE)
+    body = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"(\*\*|__)(.+?)\1", r"\2", body)
+    return body
+
+
+def read_article(path: Path, corpus_dir: Path) -> Article:
+    """Read one article file; raises IngestError with the reason when it cannot be read."""
+    import frontmatter
+
+    article_id = path.relative_to(corpus_dir).as_posix()
+    raw = path.read_bytes()
+    if len(raw) > MAX_FILE_BYTES:
+        raise IngestError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if b"\x00" in raw[:4096]:
+        raise IngestError("the file is binary, not text")
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    meta: dict = {}
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from bot.core.extract import extract_html
+
+        page = extract_html(content)
+        body, title = page.text, page.title
+        meta = {"date": page.date, "author": page.author}
+    else:
+        try:
+            post = frontmatter.loads(content)
+        except Exception as exc:  # yaml raises several unrelated types
+            raise IngestError(f"its front matter is not valid YAML ({exc.__class__.__name__})") from exc
+        meta = dict(post.metadata)
+        body = post.content
+        title = meta.get("title") or _first_heading(body)
+        if path.suffix.lower() != ".txt":
+            body = _strip_markdown(body)
+    body = clean(body).strip()
+    if not body:
+        raise IngestError("the file has no text")
+    if not title:
+        first_line = body.splitlines()[0].strip()
+        title = first_line if len(first_line) <= 120 else path.stem.replace("-", " ").replace("_", " ")
+    lang = str(meta.get("lang") or "").lower()[:2]
+    if lang not in ("fr", "en"):
+        lang = detect_lang(body[:2000])
+
+    def opt(key: str) -> str | None:
+        value = meta.get(key)
+        return str(value) if value not in (None, "") else None
+
+    return Article(
+        id=article_id,
+        title=clean(str(title)).strip(),
+        text=body,
+        lang=lang,  # type: ignore[arg-type]
+        checksum=hashlib.sha256(raw).hexdigest(),
+        date=opt("date"),
+        url=opt("url"),
+        author=opt("author"),
+    )
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[Skipped]]:
+    """Every readable article of the corpus, and the files skipped with their reason."""
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    for path in corpus_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        try:
+            articles.append(read_article(path, corpus_dir))
+        except (IngestError, OSError) as exc:
+            reason = exc.user_message if isinstance(exc, IngestError) else str(exc)
+            log.warning("Skipped %s: %s", rel, reason)
+            skipped.append(Skipped(rel, reason))
+    return articles, skipped

@@ -1,0 +1,96 @@
+"""Article -> Passage: a few sentences each, with stable ids and offsets in the article."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.core.text import paragraph_spans, sentence_spans
+from bot.models import Article, Passage
+
+# A passage holds whole sentences up to this many characters, so that a citation points at the
+# fact rather than at a whole page; a single longer sentence is cut at a word boundary.
+MAX_CHARS = 420
+# A paragraph this short (a heading, a lead-in ending in ":") is read with the next one.
+MIN_PARAGRAPH = 80
+
+
+def passage_id(article_id: str, text: str, occurrence: int = 0) -> str:
+    """A stable id: the same text in the same article always gets the same id."""
+    digest = hashlib.sha1(f"{article_id}\n{text}".encode()).hexdigest()[:12]
+    return digest if occurrence == 0 else f"{digest}-{occurrence}"
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans, with short lead-ins and headings joined to the paragraph that follows."""
+    blocks: list[tuple[int, int]] = []
+    pending: int | None = None
+    for start, end in paragraph_spans(text):
+        if pending is not None:
+            start = pending
+            pending = None
+        body = text[start:end].rstrip()
+        if len(body) < MIN_PARAGRAPH or body.endswith(":"):
+            pending = start
+            continue
+        blocks.append((start, end))
+    if pending is not None:
+        if blocks and pending > blocks[-1][1]:
+            blocks.append((pending, len(text.rstrip())))
+        elif not blocks:
+            blocks.append((pending, len(text.rstrip())))
+    return blocks
+
+
+def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a span longer than MAX_CHARS at spaces."""
+    pieces = []
+    while end - start > MAX_CHARS:
+        cut = text.rfind(" ", start, start + MAX_CHARS)
+        if cut <= start:
+            cut = start + MAX_CHARS
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
+def split_article(article: Article) -> list[Passage]:
+    """Split an article into passages of whole sentences, in reading order."""
+    text = article.text
+    spans: list[tuple[int, int]] = []
+    for b_start, b_end in _blocks(text):
+        current: tuple[int, int] | None = None
+        for s_start, s_end in sentence_spans(text[b_start:b_end], article.lang):
+            s_start, s_end = s_start + b_start, s_end + b_start
+            for piece in _cut_long(text, s_start, s_end):
+                if current is None:
+                    current = piece
+                elif piece[1] - current[0] <= MAX_CHARS:
+                    current = (current[0], piece[1])
+                else:
+                    spans.append(current)
+                    current = piece
+        if current is not None:
+            spans.append(current)
+    passages: list[Passage] = []
+    seen: dict[str, int] = {}
+    for position, (start, end) in enumerate(spans):
+        body = text[start:end]
+        occurrence = seen.get(body, 0)
+        seen[body] = occurrence + 1
+        passages.append(
+            Passage(
+                id=passage_id(article.id, body, occurrence),
+                article_id=article.id,
+                title=article.title,
+                text=body,
+                start=start,
+                end=end,
+                lang=article.lang,
+                position=position,
+            )
+        )
+    return passages

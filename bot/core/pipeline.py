@@ -1,0 +1,163 @@
+"""The one entry point: `Pipeline.ask(question, conversation) -> Answer`, used by the CLI and Discord."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import RetrievalSettings
+from bot.core.answerer import Answerer
+from bot.core.embedder import Embedder
+from bot.core.indexer import build_index, is_stale
+from bot.core.retriever import Query, Retriever
+from bot.core.store import Generation, IndexStore
+from bot.core.text import detect_lang
+from bot.errors import BotError, EmptyQuestion, IndexCorrupt, IndexMissing, ModelMismatch, QuestionTooLong
+from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, UpdateReport
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Retrieval and answering over the live index generation; safe to call from several threads."""
+
+    def __init__(self, settings: RetrievalSettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix)
+        self.store = IndexStore(settings.index_dir)
+        self.retriever = Retriever(self.embedder)
+        self.answerer = Answerer(settings.abstain_threshold)
+        self._gen: Generation | None = None
+        self._swap = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def warm_up(self, build_if_needed: bool = True, progress: bool = False) -> UpdateReport | None:
+        """Load the model and the index; build or update the index first when it is missing or stale.
+
+        Returns the build report when a build happened, else None.
+        """
+        self.embedder.load()
+        report = None
+        if build_if_needed and is_stale(self.store, self.settings):
+            log.info("The index is missing or older than the corpus: updating it")
+            report = self.update_index(progress=progress)
+        if self._gen is None:
+            try:
+                self.reload()
+            except (IndexCorrupt, IndexMissing) as exc:
+                if not build_if_needed:
+                    raise
+                # A damaged index is never loaded: it is rebuilt from the corpus, which is the truth.
+                log.warning("%s Rebuilding it from the corpus.", exc.user_message)
+                report = self.update_index(rebuild=True, progress=progress)
+            except ModelMismatch:
+                if not build_if_needed:
+                    raise
+                log.warning("The index was built with another model: rebuilding it")
+                report = self.update_index(rebuild=True, progress=progress)
+        return report
+
+    def reload(self) -> Generation:
+        """Load the live generation from disk and switch to it."""
+        gen = self.store.load(self.settings.model, mmap=False)
+        with self._swap:
+            self._gen = gen
+        return gen
+
+    def update_index(
+        self, rebuild: bool = False, progress: bool = False, on_written: Callable[[Path], None] | None = None
+    ) -> UpdateReport:
+        """Build a new generation (only one build at a time, across processes) and switch to it.
+
+        Questions keep being answered from the current generation until the switch.
+        """
+        report = build_index(self.settings, self.embedder, rebuild=rebuild, progress=progress, on_written=on_written)
+        self.reload()
+        return report
+
+    @property
+    def generation(self) -> Generation:
+        """The live generation; raises IndexMissing before `warm_up`."""
+        gen = self._gen
+        if gen is None:
+            raise IndexMissing(str(self.settings.index_dir))
+        return gen
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def check_question(self, question: str) -> str:
+        """The question stripped, or a QuestionError saying what is wrong with it."""
+        question = (question or "").strip()
+        if not question:
+            raise EmptyQuestion()
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionTooLong(len(question), self.settings.max_question_chars)
+        return question
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+        """Answer a question about the articles, using the conversation's last turn for follow-ups."""
+        started = time.perf_counter()
+        question = self.check_question(question)
+        gen = self.generation
+        previous = conversation.turns[-1] if conversation and conversation.turns else None
+        default: Lang = previous.answer.lang if previous else "fr"
+        lang = detect_lang(question, default=default)
+        query = Query(question, lang)
+        if previous is not None:
+            query = Query(
+                question,
+                lang,
+                context=previous.question,
+                context_lang=previous.answer.lang,
+                context_articles=tuple(dict.fromkeys(c.passage.article_id for c in previous.answer.citations[:1])),
+            )
+        hits = self.retriever.retrieve(gen, query, max(self.settings.citations, 3))
+        answer = self.answerer.answer(gen, question, lang, hits, self.settings.citations)
+        latency = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=answer.question,
+            text=answer.text,
+            citations=answer.citations,
+            abstained=answer.abstained,
+            lang=answer.lang,
+            latency_ms=latency,
+            suggestions=answer.suggestions,
+        )
+
+    def search(self, query: str, k: int = 5) -> list[Citation]:
+        """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
+        query = self.check_question(query)
+        lang = detect_lang(query)
+        hits = self.retriever.retrieve(self.generation, Query(query, lang), k)
+        return [Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits)]
+
+    # -- facts -----------------------------------------------------------------------------------
+
+    def articles(self) -> list[ArticleInfo]:
+        """The indexed articles, sorted by id."""
+        return list(self.generation.articles.values())
+
+    def about(self) -> IndexInfo:
+        """Facts about the live index."""
+        gen = self.generation
+        m = gen.manifest
+        return IndexInfo(
+            articles=len(gen.articles),
+            passages=len(gen),
+            model=m["model"],
+            dimension=m["dimension"],
+            built_at=m["built_at"],
+            generation=gen.name,
+            faiss_index=m["faiss_index"],
+        )
+
+
+def safe_message(exc: BaseException) -> str:
+    """The user-facing message of a domain error, or a generic one for anything else."""
+    if isinstance(exc, BotError):
+        return exc.user_message
+    return "Something went wrong on our side; the error was logged."

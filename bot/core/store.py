@@ -1,0 +1,330 @@
+"""Index generations on disk: manifest, FAISS vectors, passages (SQLite), BM25; atomic switch.
+
+Layout of the index folder:
+    CURRENT                 the name of the live generation (replaced atomically)
+    .build.lock             held by the one build allowed at a time (across processes)
+    generations/<name>/     manifest.json, vectors.faiss, embeddings.npy, passages.sqlite, bm25/
+
+A build writes a new generation folder completely, checks it, then replaces CURRENT. A crash at
+any point leaves CURRENT naming the previous, complete generation. Loading verifies every file
+against the checksums in the manifest before FAISS or SQLite reads it. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.lexical import LexicalIndex
+from bot.errors import IndexCorrupt, IndexMissing, ModelMismatch
+from bot.models import Article, ArticleInfo, Passage
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+CURRENT = "CURRENT"
+GENERATIONS = "generations"
+MANIFEST = "manifest.json"
+KEEP_GENERATIONS = 2
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape the index, recorded in the manifest."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for dist in ("newsbot", "faiss-cpu", "sentence-transformers", "torch", "bm25s", "numpy"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def choose_faiss_index(kind: str, n: int, threshold: int) -> str:
+    """The FAISS index type for `n` vectors: exact below `threshold`, HNSW above, unless configured."""
+    if kind != "auto":
+        return kind
+    return "hnsw" if n >= threshold else "flat"
+
+
+def make_faiss_index(vectors: np.ndarray, kind: str):
+    """A FAISS inner-product index over unit vectors (`flat` exact, `hnsw` approximate)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 96
+    else:
+        raise ValueError(f"unknown FAISS index type {kind!r} (use auto, flat or hnsw)")
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+@dataclass
+class Generation:
+    """One loaded generation: everything needed to answer, read-only once loaded."""
+
+    path: Path
+    manifest: dict
+    faiss_index: object
+    lexical: LexicalIndex
+    passages: list[Passage]
+    articles: dict[str, ArticleInfo]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The generation's folder name."""
+        return self.path.name
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def search_dense(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS search for one or more query vectors: (scores, rows)."""
+        k = min(k, len(self.passages))
+        if k == 0:
+            return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
+        return self.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
+
+
+def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], counts: dict[str, int]) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(
+            """
+            CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, lang TEXT, url TEXT,
+                                   author TEXT, checksum TEXT, passages INTEGER);
+            CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT,
+                                   text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER);
+            """
+        )
+        con.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
+            [(a.id, a.title, a.date, a.lang, a.url, a.author, a.checksum, counts.get(a.id, 0)) for a in articles],
+        )
+        con.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (i, p.id, p.article_id, p.title, p.text, p.start, p.end, p.lang, p.position)
+                for i, p in enumerate(passages)
+            ],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
+def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
+    con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        passages = [
+            Passage(id=r[0], article_id=r[1], title=r[2], text=r[3], start=r[4], end=r[5], lang=r[6], position=r[7])
+            for r in con.execute(
+                'SELECT id, article_id, title, text, start, "end", lang, position FROM passages ORDER BY row'
+            )
+        ]
+        articles = {
+            r[0]: ArticleInfo(id=r[0], title=r[1], date=r[2], lang=r[3], url=r[4], passages=r[5])
+            for r in con.execute("SELECT id, title, date, lang, url, passages FROM articles ORDER BY id")
+        }
+    finally:
+        con.close()
+    return passages, articles
+
+
+class IndexStore:
+    """The index folder: reads the live generation, writes new ones, switches atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def lock_path(self) -> Path:
+        """The file whose lock allows one build at a time, across processes."""
+        return self.root / ".build.lock"
+
+    def current_name(self) -> str | None:
+        """The name of the live generation, or None when there is none."""
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    def current_path(self) -> Path | None:
+        """The folder of the live generation, or None."""
+        name = self.current_name()
+        return self.root / GENERATIONS / name if name else None
+
+    def read_manifest(self, path: Path | None = None) -> dict:
+        """The manifest of a generation (the live one by default); raises IndexMissing/IndexCorrupt."""
+        path = path or self.current_path()
+        if path is None:
+            raise IndexMissing(str(self.root))
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not valid JSON") from None
+        if manifest.get("format") != FORMAT:
+            raise IndexCorrupt(str(self.root), f"index format {manifest.get('format')!r} is not {FORMAT}")
+        return manifest
+
+    def verify(self, path: Path, manifest: dict) -> None:
+        """Check every file of a generation against the manifest's size and checksum."""
+        for name, expected in manifest.get("files", {}).items():
+            file = path / name
+            if not file.exists():
+                raise IndexCorrupt(str(self.root), f"{name} is missing")
+            if file.stat().st_size != expected["size"]:
+                raise IndexCorrupt(str(self.root), f"{name} has the wrong size (truncated?)")
+            if sha256_file(file) != expected["sha256"]:
+                raise IndexCorrupt(str(self.root), f"{name} does not match its checksum")
+
+    def load(self, model_name: str, mmap: bool = False) -> Generation:
+        """Load the live generation after checking it; raises a BotError saying how to fix it."""
+        path = self.current_path()
+        if path is None or not path.exists():
+            raise IndexMissing(str(self.root))
+        manifest = self.read_manifest(path)
+        if manifest.get("model") != model_name:
+            raise ModelMismatch(manifest.get("model", "?"), model_name)
+        self.verify(path, manifest)
+        import faiss
+
+        try:
+            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+            index = faiss.read_index(str(path / "vectors.faiss"), flags)
+            lexical = LexicalIndex.load(path / "bm25")
+            passages, articles = _read_sqlite(path / "passages.sqlite")
+        except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError, KeyError) as exc:
+            raise IndexCorrupt(str(self.root), f"{exc.__class__.__name__}: {exc}") from exc
+        if index.ntotal != len(passages) or index.d != manifest.get("dimension"):
+            raise IndexCorrupt(str(self.root), "vectors and passages do not match")
+        return Generation(path, manifest, index, lexical, passages, articles)
+
+    def load_embeddings(self, path: Path, manifest: dict) -> dict[str, np.ndarray]:
+        """The stored vectors of a generation keyed by embedding key, to reuse in the next build."""
+        try:
+            self.verify(path, manifest)
+            vectors = np.load(path / "embeddings.npy", allow_pickle=False)
+            keys = manifest["embedding_keys"]
+        except Exception as exc:  # a damaged previous generation only means re-embedding everything
+            log.warning("Previous generation not reusable (%s): embedding everything again", exc)
+            return {}
+        if len(keys) != len(vectors):
+            return {}
+        return dict(zip(keys, vectors, strict=True))
+
+    def write(
+        self,
+        *,
+        articles: list[Article],
+        passages: list[Passage],
+        vectors: np.ndarray,
+        embedding_keys: list[str],
+        lexical: LexicalIndex,
+        model_name: str,
+        settings_record: dict,
+        faiss_kind: str,
+        corpus_fingerprint: str,
+        extra: dict | None = None,
+        on_written=None,
+    ) -> Path:
+        """Write a complete new generation and make it live; returns its folder."""
+        import faiss
+
+        gens = self.root / GENERATIONS
+        gens.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc)
+        name = f"g-{stamp.strftime('%Y%m%dT%H%M%S%f')}-{corpus_fingerprint[:8]}"
+        tmp = gens / f".tmp-{name}"
+        tmp.mkdir()
+        counts: dict[str, int] = {}
+        for p in passages:
+            counts[p.article_id] = counts.get(p.article_id, 0) + 1
+        faiss.write_index(make_faiss_index(vectors, faiss_kind), str(tmp / "vectors.faiss"))
+        np.save(tmp / "embeddings.npy", vectors, allow_pickle=False)
+        _write_sqlite(tmp / "passages.sqlite", articles, passages, counts)
+        lexical.save(tmp / "bm25")
+        files = {}
+        for file in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            rel = file.relative_to(tmp).as_posix()
+            files[rel] = {"size": file.stat().st_size, "sha256": sha256_file(file)}
+        manifest = {
+            "format": FORMAT,
+            "generation": name,
+            "model": model_name,
+            "dimension": int(vectors.shape[1]),
+            "faiss_index": faiss_kind,
+            "settings": settings_record,
+            "corpus_fingerprint": corpus_fingerprint,
+            "articles": {a.id: a.checksum for a in articles},
+            "passages": len(passages),
+            "embedding_keys": embedding_keys,
+            "versions": library_versions(),
+            "built_at": stamp.isoformat(timespec="seconds"),
+            "files": files,
+            **(extra or {}),
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        _fsync_tree(tmp)
+        final = gens / name
+        os.replace(tmp, final)
+        if on_written is not None:
+            on_written(final)  # a hook for tests that simulate a crash before the switch
+        self._switch(name)
+        self._prune(keep=name)
+        return final
+
+    def _switch(self, name: str) -> None:
+        tmp = self.root / f".{CURRENT}.tmp"
+        tmp.write_text(name + "\n", encoding="utf-8")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / CURRENT)
+        log.info("Index generation %s is live", name)
+
+    def _prune(self, keep: str) -> None:
+        """Remove partial builds and all but the newest KEEP_GENERATIONS generations."""
+        gens = self.root / GENERATIONS
+        complete = sorted((p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+        old = [p for p in complete[:-KEEP_GENERATIONS] if p.name != keep]
+        partial = [p for p in gens.iterdir() if p.name.startswith(".tmp-")]
+        for p in old + partial:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for file in folder.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as f:
+                os.fsync(f.fileno())

@@ -1,0 +1,76 @@
+"""Domain errors, each carrying the message a user should see."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error whose message is meant for the user (CLI or Discord)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.user_message = message
+
+
+class QuestionError(BotError):
+    """The question cannot be asked as it is (empty, too long)."""
+
+
+class EmptyQuestion(QuestionError):
+    def __init__(self) -> None:
+        super().__init__("The question is empty: type a question about the articles.")
+
+
+class QuestionTooLong(QuestionError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"The question is {length} characters long; the limit is {limit}. Ask it more briefly."
+        )
+
+
+class IndexError_(BotError):
+    """The index on disk cannot be used; the message says how to fix it."""
+
+
+class IndexMissing(IndexError_):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"No index at {path}. Build it with: python -m bot index")
+
+
+class IndexCorrupt(IndexError_):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"The index at {path} is damaged ({detail}). Rebuild it with: python -m bot index --rebuild"
+        )
+
+
+class ModelMismatch(IndexError_):
+    def __init__(self, index_model: str, configured: str) -> None:
+        super().__init__(
+            f"The index was built with the model {index_model!r} but the configured model is "
+            f"{configured!r}. Rebuild it with: python -m bot index --rebuild"
+        )
+
+
+class BuildInProgress(BotError):
+    def __init__(self) -> None:
+        super().__init__("An index build is already running; try again when it has finished.")
+
+
+class CorpusError(BotError):
+    """The corpus folder cannot be used (missing, empty)."""
+
+
+class ModelError(BotError):
+    """The embedding model cannot be loaded."""
+
+
+class IngestError(BotError):
+    """An article could not be added."""
+
+
+class UnsafeURL(IngestError):
+    """A URL (or a redirect) points somewhere the bot must not fetch."""
+
+
+class FetchError(IngestError):
+    """A page could not be fetched (timeout, size, type, status)."""
