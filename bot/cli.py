@@ -55,9 +55,13 @@ def load_settings(args: argparse.Namespace) -> Settings:
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
-        settings.retrieval = settings.retrieval.model_copy(update=overrides)
+        settings.retrieval = type(settings.retrieval).model_validate(
+            {**settings.retrieval.model_dump(), **overrides}
+        )
     if args.log_level:
         settings.log_level = args.log_level
+    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
+        raise ValueError(f"unknown log level {settings.log_level!r}")
     return settings
 
 

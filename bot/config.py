@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,10 @@ class RetrievalSettings(BaseSettings):
     # e5-style models want "query: " / "passage: "; the bundled model wants none.
     query_prefix: str = ""
     passage_prefix: str = ""
+    # Translate passages into the other language at index time (Apertium; see core/translate.py).
+    translate: Literal["auto", "off"] = "auto"
+    # Also embed the English translation of French passages (helps an English-only model).
+    translate_dense: bool = True
     citations: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(1000, ge=10)
     # "auto" picks exact search for small indexes and HNSW for large ones.

@@ -34,6 +34,9 @@ class Passage:
     end: int
     lang: Lang
     position: int
+    # The passage machine-translated into the other language, one line per sentence (or None).
+    translation: str | None = None
+    title_translation: str | None = None
 
 
 @dataclass(frozen=True)

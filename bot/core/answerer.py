@@ -37,7 +37,7 @@ class Evidence:
     @property
     def confidence(self) -> float:
         """One number: semantic closeness plus word coverage, minus names the corpus does not know."""
-        return self.dense + 0.5 * self.coverage - 0.25 * self.unknown_names
+        return self.dense + 0.5 * self.coverage - 0.35 * self.unknown_names
 
 
 def _forms(word: str, lang: Lang) -> set[str]:
@@ -70,7 +70,7 @@ class Answerer:
         for w in qwords:
             forms = _forms(w, lang)
             idf = max((gen.lexical.idf(f) for f in forms), default=0.0)
-            if idf == 0.0 and _is_name(question, w):
+            if fold(w) not in gen.lexical.vocabulary and _is_name(question, w):
                 unknown += 1
             weight = idf if idf > 0 else 1.0
             weights += weight
@@ -97,25 +97,25 @@ class Answerer:
         return Answer(question=question, text=text, citations=(), abstained=True, lang=lang, suggestions=titles)
 
     def _short_answer(self, question: str, lang: Lang, citations: tuple[Citation, ...]) -> str:
-        qforms: dict[str, set[str]] = {w: _forms(w, lang) for w in dict.fromkeys(content_words(question, lang))}
+        """The sentence of the best passage that shares most with the question, marked [1]."""
+        # Retrieval already weighed the passages; within the first one, pick the sentence.
+        best = citations[0].passage
+        qforms = [_forms(w, lang) for w in dict.fromkeys(content_words(question, lang))]
         wants_number = bool(_QUANTITY.search(question))
-        best: tuple[float, int, str] | None = None
-        for c in citations:
-            text = c.passage.text
-            spans = sentence_spans(text, c.passage.lang)
-            sentences = [text[s:e] for s, e in spans] or [text]
-            for i, sentence in enumerate(sentences):
-                tokens = _tokens_of(sentence, c.passage.lang)
-                overlap = sum(1.0 for forms in qforms.values() if forms & tokens) / max(1, len(qforms))
-                # The retrieval order already weighs the passage; the sentence adds word overlap.
-                score = overlap + 0.35 / c.number
-                if wants_number and _DIGIT.search(sentence):
-                    score += 0.2
-                if best is None or score > best[0]:
-                    best = (score, c.number, _with_lead_in(sentences, i))
-        assert best is not None
-        _, number, sentence = best
-        return f"{_trim(sentence, MAX_ANSWER_CHARS - 5)} [{number}]"
+        spans = sentence_spans(best.text, best.lang)
+        sentences = [best.text[a:b] for a, b in spans] or [best.text]
+        translated = (best.translation or "").splitlines()
+        if len(translated) != len(sentences):
+            translated = [""] * len(sentences)
+        other: Lang = "en" if best.lang == "fr" else "fr"
+
+        def score(i: int) -> float:
+            tokens = _tokens_of(sentences[i], best.lang) | _tokens_of(translated[i], other)
+            overlap = sum(1.0 for forms in qforms if forms & tokens) / max(1, len(qforms))
+            return overlap + (0.2 if wants_number and _DIGIT.search(sentences[i]) else 0.0) - 0.01 * i
+
+        chosen = max(range(len(sentences)), key=score)
+        return f"{_trim(_with_lead_in(sentences, chosen), MAX_ANSWER_CHARS - 5)} [1]"
 
 
 def _tokens_of(text: str, lang: Lang) -> set[str]:

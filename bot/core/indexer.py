@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from filelock import FileLock, Timeout
 from bot.config import RetrievalSettings
 from bot.core.corpus import corpus_files, file_checksum, load_corpus
 from bot.core.embedder import Embedder
-from bot.core.lexical import LexicalIndex, passage_tokens
+from bot.core.lexical import MT_PREFIX, LexicalIndex, passage_tokens
 from bot.core.passages import split_article
 from bot.core.store import IndexStore, choose_faiss_index
+from bot.core.text import sentence_spans
+from bot.core.translate import translate
 from bot.errors import BotError, BuildInProgress, CorpusError
 from bot.models import Passage, UpdateReport
 
@@ -42,7 +45,12 @@ def corpus_checksums(corpus_dir: Path) -> dict[str, str]:
 
 def settings_record(settings: RetrievalSettings) -> dict:
     """The settings that shape the vectors; a change in them means re-embedding."""
-    return {"query_prefix": settings.query_prefix, "passage_prefix": settings.passage_prefix}
+    return {
+        "query_prefix": settings.query_prefix,
+        "passage_prefix": settings.passage_prefix,
+        "translate": settings.translate,
+        "translate_dense": settings.translate_dense,
+    }
 
 
 def is_stale(store: IndexStore, settings: RetrievalSettings) -> bool:
@@ -50,6 +58,8 @@ def is_stale(store: IndexStore, settings: RetrievalSettings) -> bool:
     try:
         manifest = store.read_manifest()
     except BotError:
+        return True
+    if manifest.get("model") != settings.model or manifest.get("settings") != settings_record(settings):
         return True
     indexed = dict(manifest.get("articles", {}))
     # Files skipped as unreadable were never indexed; they do not make the index stale by themselves.
@@ -79,20 +89,70 @@ def build_index(
         lock.release()
 
 
-def _previous(store: IndexStore, settings: RetrievalSettings, rebuild: bool) -> tuple[dict, dict]:
-    """The previous manifest and its reusable vectors ({} when there is none or it must not be used)."""
+def _previous(
+    store: IndexStore, settings: RetrievalSettings, rebuild: bool
+) -> tuple[dict, dict[str, np.ndarray], dict[str, Passage]]:
+    """The previous manifest, its reusable vectors and its passages (empty when not to be reused)."""
     try:
         manifest = store.read_manifest()
     except BotError:
-        return {}, {}
+        return {}, {}, {}
     path = store.current_path()
-    reusable = (
-        not rebuild
-        and manifest.get("model") == settings.model
-        and manifest.get("settings") == settings_record(settings)
-        and path is not None
-    )
-    return manifest, store.load_embeddings(path, manifest) if reusable else {}
+    if rebuild or path is None:
+        return manifest, {}, {}
+    vectors, passages = store.load_reusable(path, manifest)
+    same_vectors = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(settings)
+    return manifest, vectors if same_vectors else {}, passages
+
+
+def _translate(passages: list[Passage], previous: dict[str, Passage], enabled: bool) -> list[Passage]:
+    """Each passage with its translation into the other language, reusing the previous build's."""
+    if not enabled:
+        return passages
+    out = list(passages)
+    todo: dict[tuple[str, str], list[int]] = {}
+    for i, p in enumerate(passages):
+        old = previous.get(p.id)
+        if old is not None and old.translation is not None and old.title == p.title:
+            out[i] = replace(p, translation=old.translation, title_translation=old.title_translation)
+        else:
+            todo.setdefault((p.lang, "en" if p.lang == "fr" else "fr"), []).append(i)
+    for (src, dst), rows in todo.items():
+        # Sentence by sentence, so that the answer step can match a question to one sentence.
+        items: list[str] = []
+        counts: list[int] = []
+        for i in rows:
+            sentences = [passages[i].text[a:b] for a, b in sentence_spans(passages[i].text, src)] or [passages[i].text]
+            items.append(passages[i].title)
+            items.extend(sentences)
+            counts.append(len(sentences))
+        log.info("Translating %d passages %s->%s", len(rows), src, dst)
+        result = translate(items, src, dst)  # type: ignore[arg-type]
+        if result is None:
+            continue
+        pos = 0
+        for i, n in zip(rows, counts, strict=True):
+            title, sentences = result[pos], result[pos + 1 : pos + 1 + n]
+            pos += 1 + n
+            out[i] = replace(passages[i], translation="\n".join(sentences), title_translation=title)
+    return out
+
+
+def _embed_texts(p: Passage, translations: bool) -> list[str]:
+    texts = [embed_text(p)]
+    # The bundled model reads English: a French passage also gets the vector of its English translation.
+    if translations and p.translation and p.lang != "en":
+        texts.append(f"{p.title_translation or p.title}. {' '.join(p.translation.splitlines())}")
+    return texts
+
+
+def lexical_tokens(p: Passage) -> list[str]:
+    """What BM25 indexes for a passage: its words, and those of its translation in the other language."""
+    tokens = passage_tokens(embed_text(p), p.lang)
+    if p.translation:
+        other = "en" if p.lang == "fr" else "fr"
+        tokens += [MT_PREFIX + t for t in passage_tokens(f"{p.title_translation or ''} {p.translation}", other)]
+    return tokens
 
 
 def _build(
@@ -111,34 +171,44 @@ def _build(
             + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
             + ": the current index is kept."
         )
-    previous, reuse = _previous(store, settings, rebuild)
+    previous, reuse, old_passages = _previous(store, settings, rebuild)
     before: dict[str, str] = previous.get("articles", {})
-    passages: list[Passage] = [p for a in articles for p in split_article(a)]
-    texts = [embed_text(p) for p in passages]
+    passages = [p for a in articles for p in split_article(a)]
+    passages = _translate(passages, old_passages, settings.translate != "off")
+    texts: list[str] = []
+    row_map: list[int] = []
+    for i, p in enumerate(passages):
+        for t in _embed_texts(p, settings.translate_dense):
+            texts.append(t)
+            row_map.append(i)
     keys = [hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{t}".encode()).hexdigest() for t in texts]
-    missing = [i for i, k in enumerate(keys) if k not in reuse]
+    missing = [j for j, k in enumerate(keys) if k not in reuse]
     embedder.load()
-    vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
-    for i, k in enumerate(keys):
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for j, k in enumerate(keys):
         if k in reuse:
-            vectors[i] = reuse[k]
+            vectors[j] = reuse[k]
     if missing:
-        log.info("Embedding %d of %d passages", len(missing), len(passages))
-        vectors[missing] = embedder.encode_passages([texts[i] for i in missing], progress=progress)
-    lexical = LexicalIndex.build([passage_tokens(embed_text(p), p.lang) for p in passages])
-    kind = choose_faiss_index(settings.faiss_index, len(passages), settings.hnsw_threshold)
+        log.info("Embedding %d texts for %d passages", len(missing), len({row_map[j] for j in missing}))
+        vectors[missing] = embedder.encode_passages([texts[j] for j in missing], progress=progress)
+    lexical = LexicalIndex.build([lexical_tokens(p) for p in passages], [embed_text(p) for p in passages])
+    kind = choose_faiss_index(settings.faiss_index, len(texts), settings.hnsw_threshold)
     fp = fingerprint({a.id: a.checksum for a in articles})
     path = store.write(
         articles=articles,
         passages=passages,
         vectors=vectors,
+        row_map=np.asarray(row_map, dtype=np.int64),
         embedding_keys=keys,
         lexical=lexical,
         model_name=settings.model,
         settings_record=settings_record(settings),
         faiss_kind=kind,
         corpus_fingerprint=fp,
-        extra={"skipped_checksums": _skipped_checksums(settings.corpus_dir, [s.path for s in skipped])},
+        extra={
+            "skipped_checksums": _skipped_checksums(settings.corpus_dir, [s.path for s in skipped]),
+            "translated": sum(1 for p in passages if p.translation),
+        },
         on_written=on_written,
     )
     now = {a.id: a.checksum for a in articles}
@@ -146,7 +216,7 @@ def _build(
         added=tuple(sorted(set(now) - set(before))),
         changed=tuple(sorted(k for k in now if k in before and before[k] != now[k])),
         removed=tuple(sorted(set(before) - set(now))),
-        passages_embedded=len(missing),
+        passages_embedded=len({row_map[j] for j in missing}),
         passages_total=len(passages),
         generation=path.name,
         skipped=tuple(str(s) for s in skipped),

@@ -7,6 +7,7 @@ the groups are added with their weights, so that an English question can meet a 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -24,11 +25,18 @@ _QUESTION_WORDS = {
     "fr": "quel quels quelle quelles combien comment pourquoi quand où qui que quoi lequel laquelle "
     "lesquels est-ce sait-on dit selon article articles parle peut peux pouvez",
     "en": "what which who whom whose when where why how much many does did do is are was were "
-    "according article articles tell say says said about me please",
+    "according article articles tell say says said about me please could would should might will can may",
 }
 _ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)'", re.IGNORECASE)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]\w*", re.UNICODE)
 COGNATE_PREFIX = 5
+# How much a translated word or a shared prefix counts, relative to the word itself.
+TRANSLATION_FACTOR = 0.8
+COGNATE_FACTOR = 0.6
+# Tokens of a passage's machine translation carry this prefix, and count this much.
+MT_PREFIX = "t:"
+MT_FACTOR = 0.8
+VOCABULARY = "vocabulary.json"
 
 
 @lru_cache(maxsize=2)
@@ -84,73 +92,102 @@ def passage_tokens(text: str, lang: Lang) -> list[str]:
 
 
 @dataclass(frozen=True)
-class QueryGroup:
-    """Tokens scored together, and the weight of their BM25 score in the sum."""
+class Concept:
+    """One word of a question and every token that can stand for it, each with a factor.
 
-    tokens: tuple[str, ...]
+    A concept counts once however many of its forms a passage holds, so that a word with a
+    translation and a cognate does not outweigh a word with a single form.
+    """
+
+    word: str
+    forms: tuple[tuple[str, float], ...]
     weight: float
 
 
-def query_groups(text: str, lang: Lang, weight: float = 1.0) -> list[QueryGroup]:
-    """Weighted token groups for a question: its stems in both languages, translations, cognates."""
+def concept(word: str, lang: Lang, weight: float = 1.0) -> Concept:
+    """The forms of one question word: its stems in both languages, translations, cognate."""
     other: Lang = "en" if lang == "fr" else "fr"
-    own, translated, cognates = [], [], []
-    for w in content_words(text, lang):
-        own.append(stem(w, lang))
-        # Names and figures are written alike in both languages; their stems in the other language
-        # catch the rest of the shared vocabulary.
-        own.append(stem(w, other))
-        for t in translate_word(w, lang, other):
-            translated.extend(stem(x, other) for x in words(t))
-        c = cognate(w)
-        if c:
-            cognates.append(c)
-    groups = [QueryGroup(tuple(dict.fromkeys(own)), weight)]
-    if translated:
-        groups.append(QueryGroup(tuple(dict.fromkeys(translated)), 0.6 * weight))
-    if cognates:
-        groups.append(QueryGroup(tuple(dict.fromkeys(cognates)), 0.5 * weight))
-    return groups
+    forms: dict[str, float] = {}
+
+    def add(token: str, factor: float) -> None:
+        forms[token] = max(forms.get(token, 0.0), factor)
+
+    own = stem(word, lang)
+    add(own, 1.0)
+    # Names and figures are written alike in both languages: the other language's stem catches them.
+    add(stem(word, other), 0.9)
+    # A passage in the other language, through its machine translation into this one.
+    add(MT_PREFIX + own, MT_FACTOR)
+    for t in translate_word(word, lang, other):
+        for x in words(t):
+            add(stem(x, other), TRANSLATION_FACTOR)
+    c = cognate(word)
+    if c:
+        add(c, COGNATE_FACTOR)
+    return Concept(word, tuple(forms.items()), weight)
+
+
+def query_concepts(text: str, lang: Lang, weight: float = 1.0) -> list[Concept]:
+    """The concepts of a question's content words."""
+    return [concept(w, lang, weight) for w in dict.fromkeys(content_words(text, lang))]
 
 
 class LexicalIndex:
     """A bm25s index over passage tokens, saved without pickle."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, vocabulary: frozenset[str] = frozenset()) -> None:
         self._bm25 = model
+        # Every word of the corpus as written (folded, not stemmed): "Paris" must not pass for "pari".
+        self.vocabulary = vocabulary
         self._vocab: dict[str, int] = model.vocab_dict
         # Document frequency of each token, from the sparse matrix's column pointers.
         self._df = np.diff(model.scores["indptr"])
         self._n = int(model.scores["num_docs"])
 
     @classmethod
-    def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
-        """Index one token list per passage (row order = passage order)."""
+    def build(cls, token_lists: list[list[str]], texts: list[str] = ()) -> LexicalIndex:
+        """Index one token list per passage (row order = passage order); `texts` give the vocabulary."""
         import bm25s
 
         model = bm25s.BM25()
         # An empty passage would make bm25s drop a row: keep the rows aligned with the passages.
         model.index([t or ["\u2205"] for t in token_lists], show_progress=False)
-        return cls(model)
+        return cls(model, frozenset(fold(w) for t in texts for w in words(t)))
 
     def save(self, folder: Path) -> None:
         """Write the index to `folder` (numpy and JSON files only)."""
         self._bm25.save(str(folder), allow_pickle=False, show_progress=False)
+        (folder / VOCABULARY).write_text(json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         """Read an index written by `save`."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False))
+        vocabulary = frozenset(json.loads((folder / VOCABULARY).read_text(encoding="utf-8")))
+        return cls(bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False), vocabulary)
 
-    def scores(self, groups: list[QueryGroup], n_rows: int) -> np.ndarray:
-        """The weighted sum of BM25 scores of each group, one score per passage."""
+    def scores(self, concepts: list[Concept], n_rows: int) -> np.ndarray:
+        """Per passage, the sum over concepts of the best BM25 score among each concept's forms."""
         total = np.zeros(n_rows, dtype=np.float32)
-        for g in groups:
-            known = [t for t in g.tokens if t in self._vocab]
-            if known:
-                total += g.weight * self._bm25.get_scores(known)[:n_rows]
+        for c in concepts:
+            best = None
+            for token, factor in c.forms:
+                if token in self._vocab:
+                    s = factor * self._bm25.get_scores([token])[:n_rows]
+                    best = s if best is None else np.maximum(best, s)
+            if best is not None:
+                total += c.weight * best
+        return total
+
+    def ideal(self, concepts: list[Concept]) -> float:
+        """About the score of a passage holding each concept once: scales scores to [0, ~1]."""
+        total = 0.0
+        for c in concepts:
+            # The word as written when the corpus has it; else its best stand-in. A rare cognate or
+            # translation must not inflate what a full match of a common word is worth.
+            native = self.idf(c.forms[0][0])
+            total += c.weight * (native or max((f * self.idf(t) for t, f in c.forms), default=0.0))
         return total
 
     def idf(self, token: str) -> float:

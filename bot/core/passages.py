@@ -9,7 +9,7 @@ from bot.models import Article, Passage
 
 # A passage holds whole sentences up to this many characters, so that a citation points at the
 # fact rather than at a whole page; a single longer sentence is cut at a word boundary.
-MAX_CHARS = 420
+MAX_CHARS = 300
 # A paragraph this short (a heading, a lead-in ending in ":") is read with the next one.
 MIN_PARAGRAPH = 80
 
@@ -48,7 +48,10 @@ def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cut = text.rfind(" ", start, start + MAX_CHARS)
         if cut <= start:
             cut = start + MAX_CHARS
-        pieces.append((start, cut))
+        piece_end = cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((start, piece_end))
         start = cut
         while start < end and text[start].isspace():
             start += 1
@@ -63,6 +66,7 @@ def split_article(article: Article) -> list[Passage]:
     spans: list[tuple[int, int]] = []
     for b_start, b_end in _blocks(text):
         current: tuple[int, int] | None = None
+        last: tuple[int, int] | None = None  # the last piece added to `current`
         for s_start, s_end in sentence_spans(text[b_start:b_end], article.lang):
             s_start, s_end = s_start + b_start, s_end + b_start
             for piece in _cut_long(text, s_start, s_end):
@@ -70,9 +74,22 @@ def split_article(article: Article) -> list[Passage]:
                     current = piece
                 elif piece[1] - current[0] <= MAX_CHARS:
                     current = (current[0], piece[1])
+                elif (
+                    last is not None
+                    and last[0] > current[0]
+                    and text[last[0]:last[1]].rstrip().endswith(":")
+                    and piece[1] - last[0] <= MAX_CHARS
+                ):
+                    # A lead-in ("X said:") goes with what it introduces.
+                    prev_end = current[0]
+                    for a, b in sentence_spans(text[current[0]:last[0]], article.lang):
+                        prev_end = current[0] + b
+                    spans.append((current[0], prev_end))
+                    current = (last[0], piece[1])
                 else:
                     spans.append(current)
                     current = piece
+                last = piece
         if current is not None:
             spans.append(current)
     passages: list[Passage] = []

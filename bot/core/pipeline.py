@@ -15,7 +15,7 @@ from bot.core.indexer import build_index, is_stale
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang
-from bot.errors import BotError, EmptyQuestion, IndexCorrupt, IndexMissing, ModelMismatch, QuestionTooLong
+from bot.errors import BotError, BuildInProgress, CorpusError, EmptyQuestion, IndexCorrupt, IndexMissing, ModelMismatch, QuestionTooLong
 from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, UpdateReport
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,15 @@ class Pipeline:
         """
         self.embedder.load()
         report = None
-        if build_if_needed and is_stale(self.store, self.settings):
-            log.info("The index is missing or older than the corpus: updating it")
-            report = self.update_index(progress=progress)
+        if build_if_needed:
+            try:
+                if is_stale(self.store, self.settings):
+                    log.info("The index is missing or older than the corpus: updating it")
+                    report = self.update_index(progress=progress)
+            except (BuildInProgress, CorpusError) as exc:
+                if self.store.current_name() is None:
+                    raise
+                log.warning("%s Serving the current index.", exc.user_message)
         if self._gen is None:
             try:
                 self.reload()

@@ -96,6 +96,8 @@ class Generation:
     lexical: LexicalIndex
     passages: list[Passage]
     articles: dict[str, ArticleInfo]
+    # FAISS row -> passage row: a passage may have a second vector (its translation).
+    row_map: np.ndarray
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -106,12 +108,22 @@ class Generation:
     def __len__(self) -> int:
         return len(self.passages)
 
-    def search_dense(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS search for one or more query vectors: (scores, rows)."""
-        k = min(k, len(self.passages))
+    def search_dense(self, query: np.ndarray, k: int) -> list[dict[int, float]]:
+        """For each query vector, the best cosine of up to k passages (max over their vectors)."""
+        k = min(k * 2, self.faiss_index.ntotal)
         if k == 0:
-            return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
-        return self.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
+            return [{} for _ in range(len(query))]
+        scores, rows = self.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
+        out: list[dict[int, float]] = []
+        for qs, qr in zip(scores, rows, strict=True):
+            best: dict[int, float] = {}
+            for s, r in zip(qs, qr, strict=True):
+                if r >= 0:
+                    p = int(self.row_map[r])
+                    if float(s) > best.get(p, -2.0):
+                        best[p] = float(s)
+            out.append(best)
+        return out
 
 
 def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], counts: dict[str, int]) -> None:
@@ -122,7 +134,8 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], 
             CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, lang TEXT, url TEXT,
                                    author TEXT, checksum TEXT, passages INTEGER);
             CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT,
-                                   text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER);
+                                   text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER,
+                                   translation TEXT, title_translation TEXT);
             """
         )
         con.executemany(
@@ -130,9 +143,10 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], 
             [(a.id, a.title, a.date, a.lang, a.url, a.author, a.checksum, counts.get(a.id, 0)) for a in articles],
         )
         con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
-                (i, p.id, p.article_id, p.title, p.text, p.start, p.end, p.lang, p.position)
+                (i, p.id, p.article_id, p.title, p.text, p.start, p.end, p.lang, p.position, p.translation,
+                 p.title_translation)
                 for i, p in enumerate(passages)
             ],
         )
@@ -145,9 +159,11 @@ def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
     con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     try:
         passages = [
-            Passage(id=r[0], article_id=r[1], title=r[2], text=r[3], start=r[4], end=r[5], lang=r[6], position=r[7])
+            Passage(id=r[0], article_id=r[1], title=r[2], text=r[3], start=r[4], end=r[5], lang=r[6], position=r[7],
+                    translation=r[8], title_translation=r[9])
             for r in con.execute(
-                'SELECT id, article_id, title, text, start, "end", lang, position FROM passages ORDER BY row'
+                'SELECT id, article_id, title, text, start, "end", lang, position, translation, title_translation'
+                " FROM passages ORDER BY row"
             )
         ]
         articles = {
@@ -225,24 +241,30 @@ class IndexStore:
             index = faiss.read_index(str(path / "vectors.faiss"), flags)
             lexical = LexicalIndex.load(path / "bm25")
             passages, articles = _read_sqlite(path / "passages.sqlite")
+            row_map = np.load(path / "row_map.npy", allow_pickle=False)
         except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError, KeyError) as exc:
             raise IndexCorrupt(str(self.root), f"{exc.__class__.__name__}: {exc}") from exc
-        if index.ntotal != len(passages) or index.d != manifest.get("dimension"):
+        if (
+            index.ntotal != len(row_map)
+            or index.d != manifest.get("dimension")
+            or (len(row_map) and int(row_map.max()) >= len(passages))
+        ):
             raise IndexCorrupt(str(self.root), "vectors and passages do not match")
-        return Generation(path, manifest, index, lexical, passages, articles)
+        return Generation(path, manifest, index, lexical, passages, articles, row_map)
 
-    def load_embeddings(self, path: Path, manifest: dict) -> dict[str, np.ndarray]:
-        """The stored vectors of a generation keyed by embedding key, to reuse in the next build."""
+    def load_reusable(self, path: Path, manifest: dict) -> tuple[dict[str, np.ndarray], dict[str, Passage]]:
+        """A generation's vectors by embedding key and passages by id, to reuse in the next build."""
         try:
             self.verify(path, manifest)
             vectors = np.load(path / "embeddings.npy", allow_pickle=False)
             keys = manifest["embedding_keys"]
+            passages, _ = _read_sqlite(path / "passages.sqlite")
         except Exception as exc:  # a damaged previous generation only means re-embedding everything
             log.warning("Previous generation not reusable (%s): embedding everything again", exc)
-            return {}
+            return {}, {}
         if len(keys) != len(vectors):
-            return {}
-        return dict(zip(keys, vectors, strict=True))
+            return {}, {p.id: p for p in passages}
+        return dict(zip(keys, vectors, strict=True)), {p.id: p for p in passages}
 
     def write(
         self,
@@ -250,6 +272,7 @@ class IndexStore:
         articles: list[Article],
         passages: list[Passage],
         vectors: np.ndarray,
+        row_map: np.ndarray,
         embedding_keys: list[str],
         lexical: LexicalIndex,
         model_name: str,
@@ -273,6 +296,7 @@ class IndexStore:
             counts[p.article_id] = counts.get(p.article_id, 0) + 1
         faiss.write_index(make_faiss_index(vectors, faiss_kind), str(tmp / "vectors.faiss"))
         np.save(tmp / "embeddings.npy", vectors, allow_pickle=False)
+        np.save(tmp / "row_map.npy", row_map.astype(np.int64), allow_pickle=False)
         _write_sqlite(tmp / "passages.sqlite", articles, passages, counts)
         lexical.save(tmp / "bm25")
         files = {}

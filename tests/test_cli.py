@@ -1,0 +1,235 @@
+"""The command line: `index`, `ask --batch` (the evaluation's output format), `ask --json`, `ask ""`, `eval`.
+
+Three real `python -m bot` subprocesses (each pays the imports and the model load); the rest runs
+`bot.cli.main` in-process with the session's model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.store import IndexStore
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ANSWER_KEYS = {"id", "answer", "abstained", "citations", "latency_ms"}
+CITATION_KEYS = {"source", "title", "passage_id", "text", "score"}
+BAD_JSON_LINE = "this line is not JSON"
+EMPTY_QUESTION = {"id": "empty-question", "question": "   "}
+
+
+def run_bot(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "DISCORD_"))}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,  # a folder without .env, so that a developer's settings cannot leak in
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, copy_corpus, dev_questions):
+    """`python -m bot index` then `python -m bot ask --batch` on the dev set (plus two bad lines)."""
+    root = tmp_path_factory.mktemp("cli")
+    corpus = copy_corpus(root / "corpus")
+    index = root / "index"
+    text = dev_questions.read_text(encoding="utf-8")
+    questions = [json.loads(line) for line in text.splitlines() if line.strip()]
+    lines: list[str] = []
+    expected_ids: list[str] = []
+    for i, q in enumerate(questions):
+        item = {"id": q["id"], "question": q["question"]}
+        if q.get("conversation"):
+            item["conversation"] = q["conversation"]
+        lines.append(json.dumps(item, ensure_ascii=False))
+        expected_ids.append(q["id"])
+        if i == 2:
+            lines.append(BAD_JSON_LINE)
+            lines.append("")  # blank lines are ignored
+        if i == 9:
+            lines.append(json.dumps(EMPTY_QUESTION))
+            expected_ids.append(EMPTY_QUESTION["id"])
+    batch = root / "questions.jsonl"
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    indexed = run_bot(["index", "--corpus", str(corpus), "--index", str(index)], cwd=root)
+    asked = run_bot(["ask", "--corpus", str(corpus), "--index", str(index), "--batch", str(batch)], cwd=root)
+    answers = root / "answers.jsonl"
+    answers.write_text(asked.stdout, encoding="utf-8")
+    return {
+        "root": root,
+        "corpus": corpus,
+        "index": index,
+        "questions": {q["id"]: q for q in questions},
+        "conversations": {q["conversation"] for q in questions if q.get("conversation")},
+        "batch_lines": lines,
+        "expected_ids": expected_ids,
+        "indexed": indexed,
+        "asked": asked,
+        "answers": answers,
+    }
+
+
+def output_lines(cli_run) -> list[dict]:
+    return [json.loads(line) for line in cli_run["asked"].stdout.splitlines()]
+
+
+def test_index_command_builds_the_index(cli_run):
+    r = cli_run["indexed"]
+    assert r.returncode == 0, r.stderr
+    assert "Index updated: 4 added" in r.stdout
+    store = IndexStore(cli_run["index"])
+    assert store.current_name() and store.current_name() in r.stdout
+
+
+def test_batch_answers_every_question_in_order(cli_run):
+    r = cli_run["asked"]
+    assert r.stdout.strip(), r.stderr
+    # One failed line (the empty question) makes the exit status 1; every other line is answered.
+    assert r.returncode == 1, r.stderr
+    assert len(cli_run["conversations"]) >= 2, "the batch must hold at least two conversations"
+    out = output_lines(cli_run)
+    assert [o["id"] for o in out] == cli_run["expected_ids"]
+    n_bad = cli_run["batch_lines"].index(BAD_JSON_LINE) + 1
+    assert f"line {n_bad}: not a JSON object" in r.stderr
+
+
+def test_batch_lines_have_exactly_the_evaluation_format(cli_run):
+    for o in output_lines(cli_run):
+        keys = set(o)
+        if o["id"] == EMPTY_QUESTION["id"]:
+            assert keys == ANSWER_KEYS | {"error"}
+            assert "empty" in o["error"]
+            assert o["abstained"] is True and o["citations"] == [] and o["answer"] == ""
+            continue
+        assert keys == ANSWER_KEYS, o
+        assert isinstance(o["answer"], str) and o["answer"]
+        assert isinstance(o["abstained"], bool)
+        assert isinstance(o["latency_ms"], (int, float)) and o["latency_ms"] > 0
+        assert isinstance(o["citations"], list)
+        if o["abstained"]:
+            assert o["citations"] == []
+        else:
+            assert 1 <= len(o["citations"]) <= 3
+        for c in o["citations"]:
+            assert set(c) == CITATION_KEYS, c
+            assert all(isinstance(c[k], str) for k in ("source", "title", "passage_id", "text"))
+            assert isinstance(c["score"], float)
+
+
+def test_batch_citations_are_real_passages_of_the_index(cli_run):
+    gen = IndexStore(cli_run["index"]).current_path()
+    con = sqlite3.connect(f"file:{gen / 'passages.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = {r[0]: r[1:] for r in con.execute("SELECT id, article_id, title, text FROM passages")}
+    finally:
+        con.close()
+    n = 0
+    for o in output_lines(cli_run):
+        for c in o["citations"]:
+            n += 1
+            assert c["passage_id"] in rows, c
+            assert rows[c["passage_id"]] == (c["source"], c["title"], c["text"])
+            assert (cli_run["corpus"] / c["source"]).is_file()
+    assert n > 20
+
+
+def test_batch_follow_ups_are_answered_in_their_conversation(cli_run):
+    by_id = {o["id"]: o for o in output_lines(cli_run)}
+    second = by_id["d-cv2b"]
+    assert not second["abstained"]
+    assert second["citations"][0]["source"] == "amd-helios-rack.md"
+    assert "2.9 exaflops" in second["answer"]
+
+
+def test_score_py_finds_every_answer(cli_run, shared_eval_dir, dev_questions):
+    scorer = shared_eval_dir / "score.py"
+    if not scorer.is_file():
+        pytest.skip(f"{scorer} is absent")
+    r = subprocess.run(
+        [sys.executable, str(scorer), str(dev_questions), str(cli_run["answers"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "missing=0" in r.stdout, r.stdout
+    assert "no answer for" not in r.stdout
+
+
+def test_ask_json_prints_one_json_object(cli_run):
+    r = run_bot(
+        [
+            "ask",
+            "--corpus",
+            str(cli_run["corpus"]),
+            "--index",
+            str(cli_run["index"]),
+            "--json",
+            "Sur combien d'actions porte l'option d'achat d'OpenAI ?",
+        ],
+        cwd=cli_run["root"],
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1, r.stdout  # logs and progress go to stderr, never to stdout
+    o = json.loads(lines[0])
+    assert set(o) == ANSWER_KEYS - {"id"}
+    assert "160 millions" in o["answer"] and not o["abstained"]
+    assert o["citations"][0]["source"] == "openai-amd.md"
+
+
+def test_ask_empty_question_fails_with_the_message(cli_run, use_session_embedder, capsys):
+    code = main(["ask", "--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"]), ""])
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "The question is empty" in captured.err
+    assert captured.out == ""
+
+
+def test_ask_without_question_or_batch_is_a_usage_error(cli_run, use_session_embedder, capsys):
+    code = main(["ask", "--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"])])
+    assert code == 2
+    assert "--batch" in capsys.readouterr().err
+
+
+def test_ask_prints_the_answer_and_its_sources(cli_run, use_session_embedder, capsys):
+    code = main(["ask", "--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"]),
+                 "What is AMD's Helios?"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[1]" in out and "Sources:" in out and "amd-helios-rack.md" in out
+
+
+def test_eval_prints_the_table_per_kind(cli_run, dev_questions, use_session_embedder, capsys):
+    where = ["--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"])]
+    code = main(["eval", str(dev_questions), *where])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["kind", "n", "hit@1", "hit@3", "answer", "abstain"]
+    kinds = {q["kind"] for q in cli_run["questions"].values()}
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line.split() and line.split()[0] in kinds}
+    assert set(rows) == kinds
+    for kind, row in rows.items():
+        n = sum(q["kind"] == kind for q in cli_run["questions"].values())
+        assert int(row[1]) == n
+        assert all(0.0 <= float(v) <= 1.0 for v in row[2:])
+    assert "missing=0" in lines[-1]
+    assert "hit1=" in lines[-1] and "oos_abstain=" in lines[-1]
+
+    code = main(["eval", str(dev_questions), "--json", *where])
+    scores = json.loads(capsys.readouterr().out)
+    assert code == 0 and scores["total"]["missing"] == 0
+    assert set(scores["by_kind"]) == kinds
