@@ -16,7 +16,7 @@ from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang
 from bot.errors import BotError, BuildInProgress, CorpusError, EmptyQuestion, IndexCorrupt, IndexMissing, ModelMismatch, QuestionTooLong
-from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, UpdateReport
+from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, Passage, UpdateReport
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,10 @@ class Pipeline:
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, sorted by id."""
         return list(self.generation.articles.values())
+
+    def passages(self, article_id: str) -> list[Passage]:
+        """The passages of one article in reading order (empty for an unknown id)."""
+        return sorted((p for p in self.generation.passages if p.article_id == article_id), key=lambda p: p.position)
 
     def about(self) -> IndexInfo:
         """Facts about the live index."""

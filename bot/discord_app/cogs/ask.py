@@ -1,0 +1,70 @@
+"""/ask and /search: questions answered with cited passages, and raw passage search."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app.render import answer_embed, search_embed
+from bot.discord_app.sending import NO_MENTIONS
+from bot.discord_app.views import AnswerView
+
+if TYPE_CHECKING:
+    from bot.discord_app.bot import NewsBot
+
+SEARCH_RESULTS = 5
+
+
+async def rate_limited(interaction: discord.Interaction) -> bool:
+    """Check for the per-user cooldown shared by /ask, /search and chat."""
+    bot: NewsBot = interaction.client  # type: ignore[assignment]
+    retry = bot.cooldown.hit(interaction.user.id)
+    if retry is not None:
+        cooldown = app_commands.Cooldown(bot.cooldown.rate, bot.cooldown.per)
+        raise app_commands.CommandOnCooldown(cooldown, retry)
+    return True
+
+
+class AskCog(commands.Cog):
+    """Slash commands that answer questions."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="ask", description="Ask a question about the news articles; the answer cites its sources."
+    )
+    @app_commands.describe(
+        question="Your question, in French or English",
+        private="Show the answer only to you (default: everyone in the channel sees it)",
+    )
+    @app_commands.check(rate_limited)
+    async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
+        """Answer with an embed: the short answer with [n] markers, then the cited passages."""
+        # Checked before deferring, so that a refusal stays private even when the answer would be
+        # public (after a public defer, the first message replaces the public "thinking…" notice).
+        question = self.bot.pipeline.check_question(question)
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        answer = await asyncio.to_thread(self.bot.pipeline.ask, question)
+        view = AnswerView(answer, self.bot.feedback)
+        view.message = await interaction.followup.send(
+            embed=answer_embed(answer), view=view, ephemeral=private, wait=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(
+        name="search", description="Show the passages closest to a query, with their scores."
+    )
+    @app_commands.describe(query="Words or a question to look for in the articles")
+    @app_commands.check(rate_limited)
+    async def search(self, interaction: discord.Interaction, query: str) -> None:
+        """Privately list the top passages and their scores, without composing an answer."""
+        query = self.bot.pipeline.check_question(query)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        hits = await asyncio.to_thread(self.bot.pipeline.search, query, SEARCH_RESULTS)
+        await interaction.followup.send(
+            embed=search_embed(query, hits), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )

@@ -1,0 +1,74 @@
+"""/articles, /article (with autocomplete) and /about."""
+
+from __future__ import annotations
+
+from .helpers import message_sends
+
+
+async def test_articles_lists_titles_dates_and_passage_counts(simcord_env, channel, alice, pipeline):
+    result = await alice.slash(channel, "articles")
+
+    assert result.ephemeral
+    embed = result.response.embeds[0]
+    assert embed.title == "Articles (4)"
+    lines = embed.description.split("\n")
+    assert len(lines) == 4
+    helios = "AMD shows Helios, the rack that will carry the MI450"
+    counts = {a.id: a.passages for a in pipeline.articles()}
+    assert (
+        lines[0]
+        == f"• **{helios}** · 2025-10-14 · {counts['amd-helios-rack.md']} passages · `amd-helios-rack.md`"
+    )
+    assert lines[3].endswith(f" · {counts['openai-amd.md']} passages · `openai-amd.md`")  # no date
+
+
+async def test_article_autocomplete_suggests_matching_articles(simcord_env, channel, alice):
+    choices = await alice.autocomplete(channel, "article", "name", "openai")
+
+    # Both titles start with "OpenAI": alphabetical order.
+    assert [c["name"] for c in choices] == [
+        "OpenAI achève sa restructuration, Microsoft garde environ 27 %",
+        "OpenAI et AMD : un partenariat de 6 gigawatts",
+    ]
+    assert [c["value"] for c in choices] == ["microsoft-openai-restructuration.md", "openai-amd.md"]
+    helios = await alice.autocomplete(channel, "article", "name", "HELIOS")
+    assert [c["value"] for c in helios] == ["amd-helios-rack.md"]
+    everything = await alice.autocomplete(channel, "article", "name", "")
+    assert len(everything) == 4
+
+
+async def test_article_shows_facts_and_first_lines(simcord_env, channel, alice, pipeline):
+    result = await alice.slash(channel, "article", name="amd-helios-rack.md")
+
+    embed = result.response.embeds[0]
+    assert embed.title == "AMD shows Helios, the rack that will carry the MI450"
+    assert embed.description.startswith("At the Open Compute Project summit in San Jose")
+    fields = {f.name: f.value for f in embed.fields}
+    [info] = [a for a in pipeline.articles() if a.id == "amd-helios-rack.md"]
+    assert fields == {
+        "Identifier": "`amd-helios-rack.md`",
+        "Passages": str(info.passages),
+        "Language": "en",
+        "Date": "2025-10-14",
+    }
+
+
+async def test_an_unknown_article_is_explained_and_pings_nobody(simcord_env, channel, alice):
+    result = await alice.slash(channel, "article", name="@everyone")
+
+    assert result.ephemeral
+    assert result.response.content.startswith("No article matches “@everyone”.")
+    assert not result.response.message.mention_everyone
+    assert all(s.get("allowed_mentions") == {"parse": []} for s in message_sends(simcord_env))
+    assert [type(e.original).__name__ for e in simcord_env.errors] == ["UnknownArticle"]
+
+
+async def test_about_describes_the_index(simcord_env, channel, alice, pipeline):
+    result = await alice.slash(channel, "about")
+
+    fields = {f.name: f.value for f in result.response.embeds[0].fields}
+    assert fields["Articles"] == "4" and fields["Passages"] == str(pipeline.about().passages)
+    assert fields["Model"] == "`bundled:all-MiniLM-L6-v2` (384 dimensions)"
+    assert fields["Index type"] == "flat"
+    assert fields["Generation"] == f"`{pipeline.generation.name}`"
+    assert fields["Built"] == pipeline.about().built_at

@@ -1,0 +1,91 @@
+"""The renderer alone: every embed inside Discord's limits, text cut cleanly at a word."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from bot.discord_app import limits as L
+from bot.discord_app.render import (
+    answer_embed,
+    articles_embed,
+    passage_messages,
+    search_embed,
+    update_text,
+)
+from bot.models import ArticleInfo, UpdateReport
+
+from .helpers import huge_answer, words
+
+
+def check_embed(embed: discord.Embed) -> None:
+    assert len(embed) <= L.EMBED_TOTAL
+    assert len(embed.title or "") <= L.TITLE
+    assert len(embed.description or "") <= L.DESCRIPTION
+    assert len(embed.fields) <= L.FIELDS
+    for f in embed.fields:
+        assert 0 < len(f.name) <= L.FIELD_NAME
+        assert 0 < len(f.value) <= L.FIELD_VALUE
+    assert len(embed.footer.text or "") <= L.FOOTER
+
+
+def test_shorten_cuts_at_a_word_with_an_ellipsis():
+    assert L.shorten("short", 10) == "short"
+    cut = L.shorten("Les articles ne répondent pas à cette question", 20)
+    assert cut == "Les articles ne…"
+    assert len(cut) <= 20
+    assert L.shorten("x" * 50, 10) == "x" * 9 + "…"  # one huge word: cut inside it
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 10, 25, 40])
+@pytest.mark.parametrize("size", [10, 400, 1500, 6000])
+def test_answer_embed_always_fits(n, size):
+    answer = huge_answer(citations=n, passage_chars=size, text_chars=size, title_chars=min(size, 600))
+    embed = answer_embed(answer)
+    check_embed(embed)
+    assert embed.description
+    for messages in [passage_messages(answer)]:
+        for embeds in messages:
+            assert len(embeds) <= L.EMBEDS_PER_MESSAGE
+            assert sum(len(e) for e in embeds) <= L.EMBED_TOTAL
+            for e in embeds:
+                check_embed(e)
+        assert sum(len(m) for m in messages) == n
+
+
+def test_answer_embed_keeps_every_citation_readable():
+    embed = answer_embed(huge_answer(citations=10, passage_chars=5000, text_chars=6000))
+    assert len(embed.fields) == 10
+    for f in embed.fields:
+        quote, source = f.value.rsplit("\n", 1)
+        assert quote.startswith("> ") and quote.endswith("…") and len(quote) > 100
+        assert source.startswith("`article-")
+
+
+def test_search_and_articles_embeds_fit():
+    check_embed(search_embed(words(500), huge_answer(citations=25).citations))
+    many = [
+        ArticleInfo(id=f"a{i}.md", title=words(300, i), date="2025-01-01", lang="fr", passages=i)
+        for i in range(500)
+    ]
+    embed = articles_embed(many)
+    check_embed(embed)
+    assert embed.description.endswith("more: use /article to look one up.")
+
+
+def test_update_text_reports_changes():
+    report = UpdateReport(
+        added=("new.md",),
+        changed=(),
+        removed=("old.md",),
+        passages_embedded=3,
+        passages_total=24,
+        generation="g-1",
+    )
+    text = update_text(report)
+    assert text.startswith("Index updated: 1 added, 0 changed, 1 removed (3 passages embedded, 24 in total).")
+    assert "Added: `new.md`" in text and "Removed: `old.md`" in text
+    same = UpdateReport(
+        added=(), changed=(), removed=(), passages_embedded=0, passages_total=24, generation="g-1"
+    )
+    assert update_text(same) == "The index is already up to date (24 passages)."

@@ -1,0 +1,32 @@
+"""The small state the bot keeps: conversations per thread (bounded) and per-user cooldowns."""
+
+from __future__ import annotations
+
+import time
+
+from bot.discord_app.conversations import Sessions
+from bot.discord_app.cooldown import UserCooldown
+
+
+def test_sessions_forget_the_least_recently_used():
+    sessions = Sessions(maxsize=3)
+    first = sessions.get(1)
+    sessions.get(2)
+    sessions.get(3)
+    assert sessions.get(1) is first  # used again: now the most recent
+    sessions.get(4)
+    assert len(sessions) == 3
+    assert 2 not in sessions and 1 in sessions
+
+
+def test_cooldown_counts_per_user_and_window(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    limit = UserCooldown(rate=2, per=10)
+    assert limit.hit(1) is None and limit.hit(1) is None
+    assert limit.hit(1) == 10
+    assert limit.hit(2) is None  # another user has their own window
+    now[0] += 4
+    assert limit.hit(1) == 6
+    now[0] += 6
+    assert limit.hit(1) is None
