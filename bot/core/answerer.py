@@ -9,14 +9,10 @@ from bot.core.crosslingual import translate_word
 from bot.core.lexical import cognate, content_words, stem, words
 from bot.core.retriever import Hit
 from bot.core.store import Generation
-from bot.core.text import fold, sentence_spans
+from bot.core.text import asks_for_number, fold, sentence_spans
 from bot.models import Answer, Citation, Lang
 
 MAX_ANSWER_CHARS = 300
-_QUANTITY = re.compile(
-    r"\b(combien|quel(le)?s? (montant|part|nombre|taille|chiffre)|how (much|many|large|big)|what (share|revenue|amount|size))\b",
-    re.IGNORECASE,
-)
 _DIGIT = re.compile(r"\d")
 
 NO_ANSWER = {
@@ -101,7 +97,7 @@ class Answerer:
         # Retrieval already weighed the passages; within the first one, pick the sentence.
         best = citations[0].passage
         qforms = [_forms(w, lang) for w in dict.fromkeys(content_words(question, lang))]
-        wants_number = bool(_QUANTITY.search(question))
+        wants_number = asks_for_number(question)
         spans = sentence_spans(best.text, best.lang)
         sentences = [best.text[a:b] for a, b in spans] or [best.text]
         translated = (best.translation or "").splitlines()
