@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -256,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # pydantic's ValidationError: a bad environment value
         _say(f"Invalid configuration: {exc}")
         return 2
-    setup_logging(settings.log_level)
+    # The running bot logs what it does; a one-shot command only shows problems unless asked.
+    explicit = args.log_level or "NEWSBOT_LOG_LEVEL" in os.environ or settings.log_level.upper() != "INFO"
+    setup_logging(settings.log_level if explicit or args.command == "run" else "WARNING")
     try:
         return COMMANDS[args.command](settings, args)
     except BotError as exc:

