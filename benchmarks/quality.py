@@ -47,7 +47,9 @@ def baseline_answers(questions: list[dict], passages, rank) -> dict[str, dict]:
 
 def main() -> int:
     """Run the three systems and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("set_dir", nargs="?", type=Path, default=ROOT.parent / "shared" / "eval" / "dev")
     args = parser.parse_args()
     questions = read_questions(args.set_dir / "questions.jsonl")
@@ -74,12 +76,17 @@ def main() -> int:
 
         stemmer = Stemmer.Stemmer("french")
         bm25 = bm25s.BM25()
-        bm25.index(bm25s.tokenize([p.text for p in passages], stopwords="fr", stemmer=stemmer, show_progress=False),
-                   show_progress=False)
+        bm25.index(
+            bm25s.tokenize([p.text for p in passages], stopwords="fr", stemmer=stemmer, show_progress=False),
+            show_progress=False,
+        )
 
         def lexical(q: str):
-            docs, scores = bm25.retrieve(bm25s.tokenize([q], stopwords="fr", stemmer=stemmer, show_progress=False),
-                                         k=min(3, len(passages)), show_progress=False)
+            docs, scores = bm25.retrieve(
+                bm25s.tokenize([q], stopwords="fr", stemmer=stemmer, show_progress=False),
+                k=min(3, len(passages)),
+                show_progress=False,
+            )
             return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True)]
 
         rows = {

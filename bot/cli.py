@@ -21,25 +21,33 @@ log = logging.getLogger("bot")
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, help="the articles folder (default: corpus/, or NEWSBOT_CORPUS_DIR)")
+    common.add_argument(
+        "--corpus", type=Path, help="the articles folder (default: corpus/, or NEWSBOT_CORPUS_DIR)"
+    )
     common.add_argument("--index", type=Path, help="the index folder (default: index/, or NEWSBOT_INDEX_DIR)")
     common.add_argument("--model", help="a sentence-transformers model name or path (NEWSBOT_MODEL)")
     common.add_argument("--citations", type=int, help="how many passages an answer cites (NEWSBOT_CITATIONS)")
     common.add_argument("--log-level", help="DEBUG, INFO, WARNING... (NEWSBOT_LOG_LEVEL)")
 
-    p = argparse.ArgumentParser(prog="python -m bot", description="Answer questions about news articles, with cited passages.")
+    p = argparse.ArgumentParser(
+        prog="python -m bot", description="Answer questions about news articles, with cited passages."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("index", parents=[common], help="build or update the index")
     s.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
     s = sub.add_parser("ask", parents=[common], help="answer one question, or a JSONL file of them")
     s.add_argument("question", nargs="?", help="the question (omit with --batch)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
-    s.add_argument("--batch", type=Path, help='a JSONL file: {"id", "question", "conversation"} a line ("-" for stdin)')
+    s.add_argument(
+        "--batch", type=Path, help='a JSONL file: {"id", "question", "conversation"} a line ("-" for stdin)'
+    )
     sub.add_parser("chat", parents=[common], help="an interactive chat in the terminal")
     s = sub.add_parser("eval", parents=[common], help="answer a question file and print the scores per kind")
     s.add_argument("questions", type=Path)
     s.add_argument("--json", action="store_true", help="print the scores as JSON")
-    s = sub.add_parser("ingest", parents=[common], help="add articles (files or URLs) to the corpus and update the index")
+    s = sub.add_parser(
+        "ingest", parents=[common], help="add articles (files or URLs) to the corpus and update the index"
+    )
     s.add_argument("sources", nargs="+", help="paths of .md/.txt/.html files, or http(s) URLs")
     sub.add_parser("run", parents=[common], help="run the Discord bot (or the local chat without a token)")
     return p
@@ -70,7 +78,15 @@ def setup_logging(level: str) -> None:
     """Logging to stderr, configured once; the CLI's own output goes to stdout."""
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # These libraries are chatty at INFO about things a user cannot act on.
-    for name in ("sentence_transformers", "transformers", "httpx", "filelock", "bm25s", "faiss", "discord.http"):
+    for name in (
+        "sentence_transformers",
+        "transformers",
+        "httpx",
+        "filelock",
+        "bm25s",
+        "faiss",
+        "discord.http",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -83,7 +99,11 @@ def describe_report(report: UpdateReport) -> str:
     if report.unchanged:
         head = "Index up to date"
     else:
-        parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) if v]
+        parts = [
+            f"{len(v)} {k}"
+            for k, v in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+            if v
+        ]
         head = "Index updated: " + ", ".join(parts)
     text = f"{head} ({report.passages_total} passages, {report.passages_embedded} embedded; generation {report.generation})."
     for s in report.skipped:
@@ -109,7 +129,9 @@ def format_answer(answer: Answer) -> str:
         lines.append("Sources :" if answer.lang == "fr" else "Sources:")
     for c in answer.citations:
         lines.append(f"[{c.number}] {c.passage.title} — {c.passage.article_id} (score {c.score:.3f})")
-        lines.extend(textwrap.wrap(c.passage.text, width=100, initial_indent="    ", subsequent_indent="    "))
+        lines.extend(
+            textwrap.wrap(c.passage.text, width=100, initial_indent="    ", subsequent_indent="    ")
+        )
     return "\n".join(lines)
 
 
@@ -144,8 +166,20 @@ def answer_batch(pipeline, path: Path, out: TextIO) -> int:
             answer = pipeline.ask(str(item.get("question") or ""), conversation)
         except QuestionError as exc:
             failures += 1
-            out.write(json.dumps({"id": qid, "answer": "", "abstained": True, "citations": [], "latency_ms": 0.0,
-                                  "error": exc.user_message}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": qid,
+                        "answer": "",
+                        "abstained": True,
+                        "citations": [],
+                        "latency_ms": 0.0,
+                        "error": exc.user_message,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             continue
         if conversation is not None:
             conversation.add(answer.question, answer)
@@ -159,8 +193,12 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.indexer import build_index
 
     s = settings.retrieval
-    report = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), rebuild=args.rebuild,
-                         progress=sys.stderr.isatty())
+    report = build_index(
+        s,
+        Embedder(s.model, s.query_prefix, s.passage_prefix),
+        rebuild=args.rebuild,
+        progress=sys.stderr.isatty(),
+    )
     print(describe_report(report))
     return 0
 
@@ -180,8 +218,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     pipeline = _pipeline(settings)
     info = pipeline.about()
-    print(f"{info.articles} articles, {info.passages} passages. Ask a question (French or English);"
-          " /new starts a new conversation, /quit or Ctrl-D leaves.")
+    print(
+        f"{info.articles} articles, {info.passages} passages. Ask a question (French or English);"
+        " /new starts a new conversation, /quit or Ctrl-D leaves."
+    )
     conversation = Conversation()
     while True:
         try:
@@ -231,22 +271,33 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         from bot.core.indexer import build_index
 
         s = settings.retrieval
-        report = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty())
+        report = build_index(
+            s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty()
+        )
         print(describe_report(report))
     return 1 if failed else 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
-        _say("No Discord token (DISCORD_TOKEN): starting the local chat on the corpus instead.\n"
-             "To connect the bot to Discord, put DISCORD_TOKEN=... in the environment or in .env and run again.")
+        _say(
+            "No Discord token (DISCORD_TOKEN): starting the local chat on the corpus instead.\n"
+            "To connect the bot to Discord, put DISCORD_TOKEN=... in the environment or in .env and run again."
+        )
         return cmd_chat(settings, args)
     from bot.discord_app import run_bot
 
     return run_bot(settings)
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "ingest": cmd_ingest, "run": cmd_run}
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "eval": cmd_eval,
+    "ingest": cmd_ingest,
+    "run": cmd_run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ DEV_CORPUS = DEV_SET / "corpus"
 DEV_QUESTIONS = DEV_SET / "questions.jsonl"
 
 
-
 def require_dev_set() -> None:
     """Skip the calling test when the shared dev set is not beside the repository."""
     if not DEV_CORPUS.is_dir() or not any(DEV_CORPUS.glob("*.md")):

@@ -205,8 +205,9 @@ def test_ask_without_question_or_batch_is_a_usage_error(cli_run, use_session_emb
 
 
 def test_ask_prints_the_answer_and_its_sources(cli_run, use_session_embedder, capsys):
-    code = main(["ask", "--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"]),
-                 "What is AMD's Helios?"])
+    code = main(
+        ["ask", "--corpus", str(cli_run["corpus"]), "--index", str(cli_run["index"]), "What is AMD's Helios?"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "[1]" in out and "Sources:" in out and "amd-helios-rack.md" in out

@@ -22,7 +22,9 @@ def dev_scores(indexed_settings, pipeline, dev_questions):
     return questions, answers, score(questions, answers)
 
 
-@pytest.mark.skipif(not translate.available("fr", "en"), reason="Apertium is not installed (./dev installs it)")
+@pytest.mark.skipif(
+    not translate.available("fr", "en"), reason="Apertium is not installed (./dev installs it)"
+)
 def test_dev_set_meets_the_quality_floors(dev_scores):
     _, _, scores = dev_scores
     t = scores["total"]
@@ -46,7 +48,9 @@ def test_out_of_scope_questions_are_declined_in_their_language(dev_scores):
         assert a["answer"].startswith(expected)
 
 
-@pytest.mark.skipif(not translate.available("fr", "en"), reason="Apertium is not installed (./dev installs it)")
+@pytest.mark.skipif(
+    not translate.available("fr", "en"), reason="Apertium is not installed (./dev installs it)"
+)
 def test_both_follow_up_second_turns_are_right(dev_scores):
     questions, answers, _ = dev_scores
     by_conv: dict[str, list[dict]] = {}

@@ -89,8 +89,15 @@ class Answerer:
         titles = tuple(dict.fromkeys(h.passage.title for h in hits))[:2]
         text = NO_ANSWER[lang]
         if titles:
-            text += " " + CLOSEST[lang] + " ; ".join(f"« {t} »" if lang == "fr" else f'"{t}"' for t in titles) + "."
-        return Answer(question=question, text=text, citations=(), abstained=True, lang=lang, suggestions=titles)
+            text += (
+                " "
+                + CLOSEST[lang]
+                + " ; ".join(f"« {t} »" if lang == "fr" else f'"{t}"' for t in titles)
+                + "."
+            )
+        return Answer(
+            question=question, text=text, citations=(), abstained=True, lang=lang, suggestions=titles
+        )
 
     def _short_answer(self, question: str, lang: Lang, citations: tuple[Citation, ...]) -> str:
         """The sentence of the best passage that shares most with the question, marked [1]."""
@@ -148,4 +155,3 @@ def _trim(text: str, limit: int) -> str:
         return text
     cut = text.rfind(" ", 0, limit - 1)
     return text[: cut if cut > 0 else limit - 1] + "…"
-

@@ -67,7 +67,9 @@ def _tables() -> dict[tuple[str, str], dict[str, list[str]]]:
     en_fr = _read_dictd("freedict-eng-fra")
     fr_en = _read_dictd("freedict-fra-eng")
     if not en_fr and not fr_en:
-        log.warning("FreeDict dictionaries not found in %s: English-French retrieval will be weaker", DICT_DIRS)
+        log.warning(
+            "FreeDict dictionaries not found in %s: English-French retrieval will be weaker", DICT_DIRS
+        )
     # Each direction is completed by the other one read backwards.
     for src, table in ((fr_en, en_fr), (en_fr, fr_en)):
         for word, translations in src.items():
@@ -90,11 +92,28 @@ def _lemmas(word: str, lang: Lang) -> list[str]:
     """The word and the forms a dictionary is likely to list it under (plural/inflection removed)."""
     forms = [word]
     if lang == "en":
-        for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        for suffix, repl in (
+            ("ies", "y"),
+            ("es", ""),
+            ("s", ""),
+            ("ied", "y"),
+            ("ed", ""),
+            ("ed", "e"),
+            ("ing", ""),
+            ("ing", "e"),
+        ):
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 forms.append(word[: -len(suffix)] + repl)
     else:
-        for suffix, repl in (("aux", "al"), ("es", ""), ("s", ""), ("x", ""), ("e", ""), ("ee", "e"), ("ees", "e")):
+        for suffix, repl in (
+            ("aux", "al"),
+            ("es", ""),
+            ("s", ""),
+            ("x", ""),
+            ("e", ""),
+            ("ee", "e"),
+            ("ees", "e"),
+        ):
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 forms.append(word[: -len(suffix)] + repl)
     return forms

@@ -69,7 +69,10 @@ class Embedder:
     def dimension(self) -> int:
         """The length of the vectors this model produces."""
         self.load()
-        get = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         return int(get())
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:

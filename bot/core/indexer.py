@@ -101,7 +101,9 @@ def _previous(
     if rebuild or path is None:
         return manifest, {}, {}
     vectors, passages = store.load_reusable(path, manifest)
-    same_vectors = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(settings)
+    same_vectors = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(
+        settings
+    )
     return manifest, vectors if same_vectors else {}, passages
 
 
@@ -122,7 +124,9 @@ def _translate(passages: list[Passage], previous: dict[str, Passage], enabled: b
         items: list[str] = []
         counts: list[int] = []
         for i in rows:
-            sentences = [passages[i].text[a:b] for a, b in sentence_spans(passages[i].text, src)] or [passages[i].text]
+            sentences = [passages[i].text[a:b] for a, b in sentence_spans(passages[i].text, src)] or [
+                passages[i].text
+            ]
             items.append(passages[i].title)
             items.extend(sentences)
             counts.append(len(sentences))
@@ -151,7 +155,9 @@ def lexical_tokens(p: Passage) -> list[str]:
     tokens = passage_tokens(embed_text(p), p.lang)
     if p.translation:
         other = "en" if p.lang == "fr" else "fr"
-        tokens += [MT_PREFIX + t for t in passage_tokens(f"{p.title_translation or ''} {p.translation}", other)]
+        tokens += [
+            MT_PREFIX + t for t in passage_tokens(f"{p.title_translation or ''} {p.translation}", other)
+        ]
     return tokens
 
 
@@ -181,7 +187,9 @@ def _build(
         for t in _embed_texts(p, settings.translate_dense):
             texts.append(t)
             row_map.append(i)
-    keys = [hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{t}".encode()).hexdigest() for t in texts]
+    keys = [
+        hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{t}".encode()).hexdigest() for t in texts
+    ]
     missing = [j for j, k in enumerate(keys) if k not in reuse]
     embedder.load()
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
@@ -225,4 +233,3 @@ def _build(
 
 def _skipped_checksums(corpus_dir: Path, paths: list[str]) -> dict[str, str]:
     return {p: file_checksum(corpus_dir / p) for p in paths}
-

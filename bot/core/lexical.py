@@ -157,7 +157,9 @@ class LexicalIndex:
     def save(self, folder: Path) -> None:
         """Write the index to `folder` (numpy and JSON files only)."""
         self._bm25.save(str(folder), allow_pickle=False, show_progress=False)
-        (folder / VOCABULARY).write_text(json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8")
+        (folder / VOCABULARY).write_text(
+            json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:

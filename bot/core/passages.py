@@ -77,12 +77,12 @@ def split_article(article: Article) -> list[Passage]:
                 elif (
                     last is not None
                     and last[0] > current[0]
-                    and text[last[0]:last[1]].rstrip().endswith(":")
+                    and text[last[0] : last[1]].rstrip().endswith(":")
                     and piece[1] - last[0] <= MAX_CHARS
                 ):
                     # A lead-in ("X said:") goes with what it introduces.
                     prev_end = current[0]
-                    for a, b in sentence_spans(text[current[0]:last[0]], article.lang):
+                    for _start, b in sentence_spans(text[current[0] : last[0]], article.lang):
                         prev_end = current[0] + b
                     spans.append((current[0], prev_end))
                     current = (last[0], piece[1])

@@ -15,7 +15,16 @@ from bot.core.indexer import build_index, is_stale
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang
-from bot.errors import BotError, BuildInProgress, CorpusError, EmptyQuestion, IndexCorrupt, IndexMissing, ModelMismatch, QuestionTooLong
+from bot.errors import (
+    BotError,
+    BuildInProgress,
+    CorpusError,
+    EmptyQuestion,
+    IndexCorrupt,
+    IndexMissing,
+    ModelMismatch,
+    QuestionTooLong,
+)
 from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, Passage, UpdateReport
 
 log = logging.getLogger(__name__)
@@ -81,7 +90,9 @@ class Pipeline:
 
         Questions keep being answered from the current generation until the switch.
         """
-        report = build_index(self.settings, self.embedder, rebuild=rebuild, progress=progress, on_written=on_written)
+        report = build_index(
+            self.settings, self.embedder, rebuild=rebuild, progress=progress, on_written=on_written
+        )
         self.reload()
         return report
 
@@ -119,7 +130,9 @@ class Pipeline:
                 lang,
                 context=previous.question,
                 context_lang=previous.answer.lang,
-                context_articles=tuple(dict.fromkeys(c.passage.article_id for c in previous.answer.citations[:1])),
+                context_articles=tuple(
+                    dict.fromkeys(c.passage.article_id for c in previous.answer.citations[:1])
+                ),
             )
         hits = self.retriever.retrieve(gen, query, max(self.settings.citations, 3))
         answer = self.answerer.answer(gen, question, lang, hits, self.settings.citations)
@@ -149,7 +162,9 @@ class Pipeline:
 
     def passages(self, article_id: str) -> list[Passage]:
         """The passages of one article in reading order (empty for an unknown id)."""
-        return sorted((p for p in self.generation.passages if p.article_id == article_id), key=lambda p: p.position)
+        return sorted(
+            (p for p in self.generation.passages if p.article_id == article_id), key=lambda p: p.position
+        )
 
     def about(self) -> IndexInfo:
         """Facts about the live index."""

@@ -25,10 +25,45 @@ LEXICAL_WEIGHT = 0.4
 CONTEXT_ARTICLE_BONUS = 0.15
 FOLLOW_UP_OPENERS = {"et", "and", "also", "aussi", "puis", "then", "so", "alors", "donc", "mais", "but"}
 FOLLOW_UP_PRONOUNS = {
-    "en": {"it", "its", "they", "them", "their", "theirs", "this", "that", "these", "those", "he", "she",
-           "him", "his", "her", "hers", "one", "ones"},
-    "fr": {"il", "elle", "ils", "elles", "lui", "leur", "leurs", "son", "sa", "ses", "celui", "celle",
-           "ceux", "celles", "cela", "ça", "y"},
+    "en": {
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "him",
+        "his",
+        "her",
+        "hers",
+        "one",
+        "ones",
+    },
+    "fr": {
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "lui",
+        "leur",
+        "leurs",
+        "son",
+        "sa",
+        "ses",
+        "celui",
+        "celle",
+        "ceux",
+        "celles",
+        "cela",
+        "ça",
+        "y",
+    },
 }
 # A question with fewer content words than this is read together with the previous one.
 MIN_OWN_CONCEPTS = 2
@@ -70,8 +105,10 @@ class Query:
         if not self.context:
             return False
         tokens = words(self.text)
-        return self.needs_context or bool(tokens) and (
-            tokens[0] in FOLLOW_UP_OPENERS or any(t in FOLLOW_UP_PRONOUNS[self.lang] for t in tokens)
+        return (
+            self.needs_context
+            or bool(tokens)
+            and (tokens[0] in FOLLOW_UP_OPENERS or any(t in FOLLOW_UP_PRONOUNS[self.lang] for t in tokens))
         )
 
     def concepts(self) -> list[Concept]:
@@ -90,7 +127,9 @@ class Query:
 class Retriever:
     """Ranks the passages of a generation for a query."""
 
-    def __init__(self, embedder: Embedder, dense_weight: float = 1.0, lexical_weight: float = LEXICAL_WEIGHT) -> None:
+    def __init__(
+        self, embedder: Embedder, dense_weight: float = 1.0, lexical_weight: float = LEXICAL_WEIGHT
+    ) -> None:
         self.embedder = embedder
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
@@ -119,11 +158,16 @@ class Retriever:
         candidates = set(dense) | {int(r) for r in np.argsort(-lexical)[:CANDIDATES] if lexical[r] > 0}
         fused: dict[int, float] = {}
         for row in candidates:
-            score = self.dense_weight * dense.get(row, 0.0) + self.lexical_weight * float(lexical[row]) / ideal
+            score = (
+                self.dense_weight * dense.get(row, 0.0) + self.lexical_weight * float(lexical[row]) / ideal
+            )
             if query.is_follow_up and gen.passages[row].article_id in query.context_articles:
                 score += CONTEXT_ARTICLE_BONUS
             if gen.passages[row].position == 0:
                 score += LEAD_BONUS
             fused[row] = score
         best = sorted(fused, key=fused.get, reverse=True)[:k]
-        return [Hit(row, gen.passages[row], fused[row], dense.get(row, 0.0), float(lexical[row]) / ideal) for row in best]
+        return [
+            Hit(row, gen.passages[row], fused[row], dense.get(row, 0.0), float(lexical[row]) / ideal)
+            for row in best
+        ]

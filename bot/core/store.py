@@ -126,7 +126,9 @@ class Generation:
         return out
 
 
-def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], counts: dict[str, int]) -> None:
+def _write_sqlite(
+    path: Path, articles: list[Article], passages: list[Passage], counts: dict[str, int]
+) -> None:
     con = sqlite3.connect(path)
     try:
         con.executescript(
@@ -140,13 +142,27 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], 
         )
         con.executemany(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
-            [(a.id, a.title, a.date, a.lang, a.url, a.author, a.checksum, counts.get(a.id, 0)) for a in articles],
+            [
+                (a.id, a.title, a.date, a.lang, a.url, a.author, a.checksum, counts.get(a.id, 0))
+                for a in articles
+            ],
         )
         con.executemany(
             "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
-                (i, p.id, p.article_id, p.title, p.text, p.start, p.end, p.lang, p.position, p.translation,
-                 p.title_translation)
+                (
+                    i,
+                    p.id,
+                    p.article_id,
+                    p.title,
+                    p.text,
+                    p.start,
+                    p.end,
+                    p.lang,
+                    p.position,
+                    p.translation,
+                    p.title_translation,
+                )
                 for i, p in enumerate(passages)
             ],
         )
@@ -159,8 +175,18 @@ def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
     con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     try:
         passages = [
-            Passage(id=r[0], article_id=r[1], title=r[2], text=r[3], start=r[4], end=r[5], lang=r[6], position=r[7],
-                    translation=r[8], title_translation=r[9])
+            Passage(
+                id=r[0],
+                article_id=r[1],
+                title=r[2],
+                text=r[3],
+                start=r[4],
+                end=r[5],
+                lang=r[6],
+                position=r[7],
+                translation=r[8],
+                title_translation=r[9],
+            )
             for r in con.execute(
                 'SELECT id, article_id, title, text, start, "end", lang, position, translation, title_translation'
                 " FROM passages ORDER BY row"
@@ -340,7 +366,9 @@ class IndexStore:
     def _prune(self, keep: str) -> None:
         """Remove partial builds and all but the newest KEEP_GENERATIONS generations."""
         gens = self.root / GENERATIONS
-        complete = sorted((p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+        complete = sorted(
+            (p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name
+        )
         old = [p for p in complete[:-KEEP_GENERATIONS] if p.name != keep]
         partial = [p for p in gens.iterdir() if p.name.startswith(".tmp-")]
         for p in old + partial:

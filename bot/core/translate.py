@@ -38,8 +38,10 @@ TIMEOUT_S = 600
 def available(src: Lang, dst: Lang) -> bool:
     """Whether Apertium and the modes for this direction are installed."""
     modes = PIVOTS.get((src, dst))
-    return bool(modes) and shutil.which("apertium") is not None and all(
-        (MODES_DIR / f"{m}.mode").exists() for m in modes
+    return (
+        bool(modes)
+        and shutil.which("apertium") is not None
+        and all((MODES_DIR / f"{m}.mode").exists() for m in modes)
     )
 
 
@@ -97,7 +99,13 @@ def translate(texts: list[str], src: Lang, dst: Lang) -> list[str] | None:
             return None
         items = [html.unescape(m.group(1)).strip() for m in _ITEM.finditer(result)]
         if len(items) != len(chunk):
-            log.warning("Translation %s->%s returned %d items for %d: indexing without it", src, dst, len(items), len(chunk))
+            log.warning(
+                "Translation %s->%s returned %d items for %d: indexing without it",
+                src,
+                dst,
+                len(items),
+                len(chunk),
+            )
             return None
         out.extend(items)
     return out

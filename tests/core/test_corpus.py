@@ -125,8 +125,11 @@ def test_html_text_extracted_with_title(tmp_path):
 
 def test_html_title_from_h1_when_there_is_no_title_tag(tmp_path):
     page = (
-        "<html><body><article><h1>Lille rénove ses écoles</h1><p>" + FR_BODY.replace("Lyon", "Lille")
-        + "</p><p>" + FR_BODY + "</p></article></body></html>"
+        "<html><body><article><h1>Lille rénove ses écoles</h1><p>"
+        + FR_BODY.replace("Lyon", "Lille")
+        + "</p><p>"
+        + FR_BODY
+        + "</p></article></body></html>"
     )
     a = read_article(write(tmp_path, "lille.htm", page), tmp_path)
     assert a.title == "Lille rénove ses écoles"

@@ -35,8 +35,7 @@ STANDALONE = [
     "de la suite.",
 ]
 QUOTE = (
-    "« Nous commencerons les travaux dès le printemps prochain, "
-    "sans attendre les subventions de l'État. »"
+    "« Nous commencerons les travaux dès le printemps prochain, sans attendre les subventions de l'État. »"
 )
 
 
@@ -158,8 +157,8 @@ def test_a_lead_in_closing_a_long_paragraph_stays_with_its_quote():
         assert len(p.text) <= MAX_CHARS
     with_quote = [p for p in passages if quote in p.text]
     assert len(with_quote) == 1
-    assert lead_in in with_quote[0].text, (
-        "the quote was separated from its lead-in: " + " | ".join(repr(p.text[-60:]) for p in passages)
+    assert lead_in in with_quote[0].text, "the quote was separated from its lead-in: " + " | ".join(
+        repr(p.text[-60:]) for p in passages
     )
 
 
