@@ -23,6 +23,8 @@ from bot.errors import BotError, BuildInProgress, CorpusError
 from bot.models import Passage, UpdateReport
 
 log = logging.getLogger(__name__)
+# How many times a build updates again when the corpus changed while it ran.
+MAX_CATCH_UP = 3
 
 
 def embed_text(p: Passage) -> str:
@@ -84,9 +86,35 @@ def build_index(
     except Timeout:
         raise BuildInProgress() from None
     try:
-        return _build(settings, embedder, store, rebuild=rebuild, progress=progress, on_written=on_written)
+        report = _build(settings, embedder, store, rebuild=rebuild, progress=progress, on_written=on_written)
+        # An article added while this build ran (an ingest from another process or command) would
+        # otherwise wait for the next build: catch up now, embedding only what changed.
+        for _ in range(MAX_CATCH_UP):
+            if not is_stale(store, settings):
+                break
+            log.info("The corpus changed during the build: updating again")
+            later = _build(settings, embedder, store, rebuild=False, progress=progress, on_written=None)
+            report = merge_reports(report, later)
+        return report
     finally:
         lock.release()
+
+
+def merge_reports(first: UpdateReport, second: UpdateReport) -> UpdateReport:
+    """One report for two builds in a row."""
+
+    def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(a) | set(b)))
+
+    return UpdateReport(
+        added=union(first.added, second.added),
+        changed=tuple(sorted((set(first.changed) | set(second.changed)) - set(first.added))),
+        removed=union(first.removed, second.removed),
+        passages_embedded=first.passages_embedded + second.passages_embedded,
+        passages_total=second.passages_total,
+        generation=second.generation,
+        skipped=second.skipped,
+    )
 
 
 def _previous(

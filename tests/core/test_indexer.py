@@ -198,3 +198,87 @@ def test_is_stale_follows_the_corpus(indexed_settings, embedder):
 def test_is_stale_without_index(settings):
     s = settings()
     assert is_stale(IndexStore(s.index_dir), s)
+
+
+def test_an_article_added_during_a_build_is_in_the_index_after_it(indexed_settings, embedder):
+    s = indexed_settings
+    added = s.corpus_dir / "ajout-pendant.md"
+
+    def ingest_meanwhile(_path):
+        # Runs inside the build, after its generation is written and before the switch.
+        if not added.exists():
+            added.write_text(NEW_ARTICLE, encoding="utf-8")
+
+    report = build_index(s, embedder, rebuild=False, on_written=ingest_meanwhile)
+    assert "ajout-pendant.md" in report.added
+    gen = IndexStore(s.index_dir).load(s.model)
+    assert "ajout-pendant.md" in gen.articles
+    assert not is_stale(IndexStore(s.index_dir), s)
+
+
+KILLED_BUILD = r"""
+import sys, time, pathlib
+import numpy as np
+from bot.config import RetrievalSettings
+from bot.core import indexer, store
+
+corpus, index, marker = map(pathlib.Path, sys.argv[1:4])
+
+class StandInModel:
+    # The model is not what this test is about: vectors of the right shape, at once.
+    dimension = 384
+    def load(self): pass
+    def encode_passages(self, texts, progress=False):
+        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+
+def hang(*args, **kwargs):
+    marker.write_text("building")
+    time.sleep(120)
+
+store._write_sqlite = hang  # half of the new generation is on disk when the process dies
+indexer.build_index(RetrievalSettings(_env_file=None, corpus_dir=corpus, index_dir=index),
+                    StandInModel(), rebuild=True)
+"""
+
+
+def test_a_build_killed_with_sigkill_leaves_the_previous_index_answering(indexed_settings, pipeline, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    s = indexed_settings
+    live = IndexStore(s.index_dir).current_name()
+    marker = tmp_path / "building"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BUILD, str(s.corpus_dir), str(s.index_dir), str(marker)],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the build process ended before reaching the middle of the build"
+            assert time.monotonic() < deadline, "the build never reached the middle"
+            time.sleep(0.1)
+        # Mid-build: the lock is held by the other process.
+        with pytest.raises(BuildInProgress):
+            build_index(s, pipeline(s).embedder)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    partial = [p for p in (s.index_dir / "generations").iterdir() if p.name.startswith(".tmp-")]
+    assert partial, "the killed build should have left its unfinished folder"
+    assert IndexStore(s.index_dir).current_name() == live
+
+    p = pipeline(s)
+    p.warm_up(build_if_needed=False)
+    answer = p.ask("Sur combien d'actions porte l'option d'achat d'OpenAI ?")
+    assert p.generation.name == live
+    assert answer.citations and answer.citations[0].passage.article_id == "openai-amd.md"
+
+    # The lock died with the process: the next build runs and clears the unfinished folder.
+    report = build_index(s, p.embedder, rebuild=True)
+    assert report.generation != live
+    assert not [q for q in (s.index_dir / "generations").iterdir() if q.name.startswith(".tmp-")]

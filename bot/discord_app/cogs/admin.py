@@ -116,8 +116,8 @@ class AdminCog(commands.Cog):
                     report = await self._update()
                 except BuildInProgress:
                     text = (
-                        f"Stored “{L.one_line(result.title)}” (`{result.article_id}`), but an index build "
-                        "started elsewhere is running: run /reindex when it has finished."
+                        f"Stored “{L.one_line(result.title)}” (`{result.article_id}`). An index build "
+                        "started elsewhere is running; the article will be in the index when it finishes."
                     )
                     await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
                     return
