@@ -1,8 +1,8 @@
 """Answer quality on the development set (../shared/eval/dev), scored as score.py scores it.
 
 The floors asserted here are what the bot reaches now with the bundled English model and Apertium
-translations; the answer-quality issue asks for hit@1 >= 0.90 and answer >= 0.85, which are not yet
-reached (see README, "Answer quality"). A drop below these floors is a regression.
+translations; the answer-quality issue asks for hit@1 >= 0.90, which is not yet
+reached (0.87, see README, "Answer quality"). A drop below these floors is a regression.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def test_dev_set_meets_the_quality_floors(dev_scores):
     assert t["missing"] == 0
     assert t["hit1"] >= 0.85, t
     assert t["hit3"] >= 0.96, t
-    assert t["answer_hit"] >= 0.75, t
+    assert t["answer_hit"] >= 0.85, t
     assert t["answer_chars_p50"] <= 300, t
     assert t["oos_abstain"] == 1.0, t
     assert t["false_abstain"] <= 0.05, t

@@ -9,11 +9,12 @@ from bot.core.crosslingual import translate_word
 from bot.core.lexical import cognate, content_words, stem, words
 from bot.core.retriever import Hit
 from bot.core.store import Generation
-from bot.core.text import asks_for_number, fold, sentence_spans
+from bot.core.text import fold
 from bot.models import Answer, Citation, Lang
 
 MAX_ANSWER_CHARS = 300
-_DIGIT = re.compile(r"\d")
+# A best passage this short is the answer as it is; a longer one is cut down to its best sentence.
+WHOLE_PASSAGE_CHARS = 240
 
 NO_ANSWER = {
     "fr": "Les articles ne répondent pas à cette question.",
@@ -81,7 +82,7 @@ class Answerer:
         if not hits or evidence.confidence < self.threshold:
             return self.abstain(question, lang, hits)
         citations = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:k]))
-        text = self._short_answer(question, lang, citations)
+        text = self._short_answer(citations)
         return Answer(question=question, text=text, citations=citations, abstained=False, lang=lang)
 
     def abstain(self, question: str, lang: Lang, hits: list[Hit]) -> Answer:
@@ -99,26 +100,10 @@ class Answerer:
             question=question, text=text, citations=(), abstained=True, lang=lang, suggestions=titles
         )
 
-    def _short_answer(self, question: str, lang: Lang, citations: tuple[Citation, ...]) -> str:
-        """The sentence of the best passage that shares most with the question, marked [1]."""
-        # Retrieval already weighed the passages; within the first one, pick the sentence.
-        best = citations[0].passage
-        qforms = [_forms(w, lang) for w in dict.fromkeys(content_words(question, lang))]
-        wants_number = asks_for_number(question)
-        spans = sentence_spans(best.text, best.lang)
-        sentences = [best.text[a:b] for a, b in spans] or [best.text]
-        translated = (best.translation or "").splitlines()
-        if len(translated) != len(sentences):
-            translated = [""] * len(sentences)
-        other: Lang = "en" if best.lang == "fr" else "fr"
-
-        def score(i: int) -> float:
-            tokens = _tokens_of(sentences[i], best.lang) | _tokens_of(translated[i], other)
-            overlap = sum(1.0 for forms in qforms if forms & tokens) / max(1, len(qforms))
-            return overlap + (0.2 if wants_number and _DIGIT.search(sentences[i]) else 0.0) - 0.01 * i
-
-        chosen = max(range(len(sentences)), key=score)
-        return f"{_trim(_with_lead_in(sentences, chosen), MAX_ANSWER_CHARS - 5)} [1]"
+    def _short_answer(self, citations: tuple[Citation, ...]) -> str:
+        """The best passage itself, marked [1]: one or two sentences of one paragraph, at most
+        passages.MAX_CHARS long, so the fact is in it whichever sentence holds it."""
+        return f"{_trim(citations[0].passage.text, MAX_ANSWER_CHARS - 4)} [1]"
 
 
 def _tokens_of(text: str, lang: Lang) -> set[str]:
@@ -137,16 +122,6 @@ def _is_name(question: str, word: str) -> bool:
         if m.start() > 0 and question[m.start()].isupper():
             return True
     return False
-
-
-def _with_lead_in(sentences: list[str], i: int) -> str:
-    """A sentence with the one that introduces it ("X said:") or, if it is one, the one it introduces."""
-    sentence = sentences[i]
-    if i > 0 and sentences[i - 1].rstrip().endswith(":"):
-        return sentences[i - 1] + " " + sentence
-    if sentence.rstrip().endswith(":") and i + 1 < len(sentences):
-        return sentence + " " + sentences[i + 1]
-    return sentence
 
 
 def _trim(text: str, limit: int) -> str:

@@ -74,14 +74,3 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the non-empty lines/paragraphs of `text` (one or more newlines separate them)."""
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
 
-
-_QUANTITY = re.compile(
-    r"\b(combien|quel(le)?s? (montant|part|nombre|taille|chiffre|somme|prix)|how (much|many|large|big)"
-    r"|what (share|revenue|amount|size|price|percentage))\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_number(question: str) -> bool:
-    """Whether the question asks for a quantity (its answer holds a figure)."""
-    return bool(_QUANTITY.search(question))
