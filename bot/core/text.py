@@ -73,4 +73,3 @@ def sentence_spans(text: str, lang: Lang) -> list[tuple[int, int]]:
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the non-empty lines/paragraphs of `text` (one or more newlines separate them)."""
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
-

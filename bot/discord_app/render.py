@@ -115,6 +115,15 @@ def _abstain_embed(answer: Answer, title: str) -> discord.Embed:
     return _fit_total(embed)
 
 
+def with_translation(citation: Citation, lang: str) -> str:
+    """The passage, followed by its machine translation when it is not in the reader's language."""
+    p = citation.passage
+    if not p.translation or p.lang == lang:
+        return p.text
+    label = "Traduction automatique" if lang == "fr" else "Machine translation"
+    return f"{p.text}\n\n*{label} :* {' '.join(p.translation.split())}"
+
+
 def passage_messages(answer: Answer) -> list[list[discord.Embed]]:
     """The full text of every cited passage, one embed each, packed into as few messages as fit."""
     embeds = []
@@ -123,7 +132,9 @@ def passage_messages(answer: Answer) -> list[list[discord.Embed]]:
         footer = f"{c.passage.article_id} · passage {c.passage.id} · score {c.score:.3f}"
         footer = L.shorten(footer, 300)
         room = min(L.DESCRIPTION, L.EMBED_TOTAL - len(title) - len(footer))
-        embed = discord.Embed(title=title, description=L.shorten(c.passage.text, room), colour=ANSWER_COLOUR)
+        embed = discord.Embed(
+            title=title, description=L.shorten(with_translation(c, answer.lang), room), colour=ANSWER_COLOUR
+        )
         embed.set_footer(text=footer)
         embeds.append(embed)
     messages: list[list[discord.Embed]] = []

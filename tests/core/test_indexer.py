@@ -241,7 +241,9 @@ indexer.build_index(RetrievalSettings(_env_file=None, corpus_dir=corpus, index_d
 """
 
 
-def test_a_build_killed_with_sigkill_leaves_the_previous_index_answering(indexed_settings, pipeline, tmp_path):
+def test_a_build_killed_with_sigkill_leaves_the_previous_index_answering(
+    indexed_settings, pipeline, tmp_path
+):
     import os
     import signal
     import subprocess

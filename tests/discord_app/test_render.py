@@ -89,3 +89,27 @@ def test_update_text_reports_changes():
         added=(), changed=(), removed=(), passages_embedded=0, passages_total=24, generation="g-1"
     )
     assert update_text(same) == "The index is already up to date (24 passages)."
+
+
+def test_full_passages_carry_a_machine_translation_for_readers_of_the_other_language():
+    from bot.models import Answer, Citation, Passage
+
+    french = Passage(
+        id="p1",
+        article_id="a.md",
+        title="Titre",
+        text="OpenAI obtient une option sur 160 millions d'actions.",
+        start=0,
+        end=10,
+        lang="fr",
+        position=0,
+        translation="OpenAI obtains an option on 160 million shares.",
+        title_translation="Title",
+    )
+    cited = (Citation(1, french, 0.9),)
+    english = Answer(question="How many shares?", text="... [1]", citations=cited, abstained=False, lang="en")
+    french_reader = Answer(question="Combien ?", text="... [1]", citations=cited, abstained=False, lang="fr")
+
+    shown = passage_messages(english)[0][0].description
+    assert french.text in shown and "Machine translation" in shown and "160 million shares" in shown
+    assert passage_messages(french_reader)[0][0].description == french.text
