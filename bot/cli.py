@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -76,6 +75,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def setup_logging(level: str) -> None:
     """Logging to stderr, configured once; the CLI's own output goes to stdout."""
+    import bm25s  # noqa: F401 - it sets its own logger to DEBUG on import: import it before taming it
+
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # These libraries are chatty at INFO about things a user cannot act on.
     for name in (
@@ -135,55 +136,19 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _read_batch(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    stream: TextIO = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
-    with stream:
-        for n, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                if not isinstance(item, dict):
-                    raise ValueError("not an object")
-                yield n, item, None
-            except ValueError as exc:
-                yield n, None, f"line {n}: not a JSON object ({exc})"
+def answer_batch(pipeline, lines: list[tuple[int, dict | None, str | None]], out: TextIO) -> int:
+    """Answer batch lines, one JSON line out per line in; a conversation's turns are answered in order."""
+    from bot.evaluation import answer_item, error_line
 
-
-def answer_batch(pipeline, path: Path, out: TextIO) -> int:
-    """Answer a JSONL file, one JSON line out per question; a conversation's turns are answered in order."""
     conversations: dict[str, Conversation] = {}
     failures = 0
-    for n, item, error in _read_batch(path):
+    for n, item, error in lines:
         if item is None:
-            _say(error or f"line {n}: unreadable")
-            failures += 1
-            continue
-        qid = item.get("id", f"line-{n}")
-        conv_key = item.get("conversation")
-        conversation = conversations.setdefault(str(conv_key), Conversation()) if conv_key else None
-        try:
-            answer = pipeline.ask(str(item.get("question") or ""), conversation)
-        except QuestionError as exc:
-            failures += 1
-            out.write(
-                json.dumps(
-                    {
-                        "id": qid,
-                        "answer": "",
-                        "abstained": True,
-                        "citations": [],
-                        "latency_ms": 0.0,
-                        "error": exc.user_message,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-            continue
-        if conversation is not None:
-            conversation.add(answer.question, answer)
-        out.write(json.dumps(answer.to_json(qid), ensure_ascii=False) + "\n")
+            result = error_line(f"line-{n}", error or "unreadable line")
+        else:
+            result = answer_item(pipeline, item, conversations, item.get("id", f"line-{n}"))
+        failures += "error" in result
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     return 1 if failures else 0
 
@@ -207,9 +172,13 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if args.batch is None and args.question is None:
         _say("Give a question, or --batch FILE.jsonl.")
         return 2
+    from bot.evaluation import read_jsonl
+
+    # Read the input before the model loads: a bad file is reported at once.
+    lines = read_jsonl(args.batch) if args.batch is not None else []
     pipeline = _pipeline(settings)
     if args.batch is not None:
-        return answer_batch(pipeline, args.batch, sys.stdout)
+        return answer_batch(pipeline, lines, sys.stdout)
     answer = pipeline.ask(args.question)
     print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else format_answer(answer))
     return 0
@@ -245,10 +214,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, format_scores
+    from bot.evaluation import answer_all, format_scores, read_questions, score
 
+    questions = read_questions(args.questions)
     pipeline = _pipeline(settings)
-    scores = evaluate(pipeline, args.questions)
+    scores = score(questions, answer_all(pipeline, questions))
     print(json.dumps(scores, ensure_ascii=False) if args.json else format_scores(scores))
     return 0
 

@@ -64,6 +64,10 @@ class ModelError(BotError):
     """The embedding model cannot be loaded."""
 
 
+class InputFileError(BotError):
+    """A question file (batch, evaluation) cannot be read."""
+
+
 class IngestError(BotError):
     """An article could not be added."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import sys
 import unicodedata
 from pathlib import Path
 
+from bot.errors import InputFileError, QuestionError
 from bot.models import Answer, Conversation
 
 
@@ -73,28 +75,63 @@ def score(questions: list[dict], answers: dict[str, dict]) -> dict:
     return {"total": total, "by_kind": rows, "missing_ids": missing}
 
 
+def read_jsonl(path: Path) -> list[tuple[int, dict | None, str | None]]:
+    """(line number, object or None, error or None) for each non-empty line; "-" reads stdin."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Cannot read {path}: {exc.__class__.__name__}: {exc}") from exc
+    out: list[tuple[int, dict | None, str | None]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            out.append((n, None, f"line {n}: not JSON ({exc})"))
+            continue
+        if isinstance(item, dict):
+            out.append((n, item, None))
+        else:
+            out.append((n, None, f"line {n}: not a JSON object"))
+    return out
+
+
 def read_questions(path: Path) -> list[dict]:
-    """The questions of a JSONL file."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The questions of an evaluation file; InputFileError names the first bad line."""
+    questions = []
+    for n, item, error in read_jsonl(path):
+        if item is None:
+            raise InputFileError(f"{path}: {error}")
+        missing = [k for k in ("id", "question", "kind", "sources", "answers") if k not in item]
+        if missing:
+            raise InputFileError(f"{path}: line {n} lacks {', '.join(missing)}")
+        questions.append(item)
+    return questions
+
+
+def error_line(qid: object, message: str) -> dict:
+    """The batch output line of a question that could not be asked."""
+    return {"id": qid, "answer": "", "abstained": True, "citations": [], "latency_ms": 0.0, "error": message}
+
+
+def answer_item(pipeline, item: dict, conversations: dict[str, Conversation], qid: object) -> dict:
+    """One batch line's answer (or error line); turns sharing a `conversation` are kept in order."""
+    key = item.get("conversation")
+    conversation = conversations.setdefault(str(key), Conversation()) if key else None
+    try:
+        answer: Answer = pipeline.ask(str(item.get("question") or ""), conversation)
+    except QuestionError as exc:
+        return error_line(qid, exc.user_message)
+    if conversation is not None:
+        conversation.add(answer.question, answer)
+    return answer.to_json(qid)
 
 
 def answer_all(pipeline, questions: list[dict]) -> dict[str, dict]:
     """Answer every question in file order, conversations kept per `conversation` key."""
     conversations: dict[str, Conversation] = {}
-    out: dict[str, dict] = {}
-    for q in questions:
-        conv = conversations.setdefault(q["conversation"], Conversation()) if q.get("conversation") else None
-        answer: Answer = pipeline.ask(q["question"], conv)
-        if conv is not None:
-            conv.add(answer.question, answer)
-        out[q["id"]] = answer.to_json(q["id"])
-    return out
-
-
-def evaluate(pipeline, path: Path) -> dict:
-    """Answer a question file with the pipeline and score it."""
-    questions = read_questions(path)
-    return score(questions, answer_all(pipeline, questions))
+    return {q["id"]: answer_item(pipeline, q, conversations, q["id"]) for q in questions}
 
 
 def format_scores(scores: dict) -> str:

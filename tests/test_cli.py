@@ -56,6 +56,8 @@ def cli_run(tmp_path_factory, copy_corpus, dev_questions):
         expected_ids.append(q["id"])
         if i == 2:
             lines.append(BAD_JSON_LINE)
+            # Numbered from 1 over the file's lines: the unreadable line is answered as "line-N".
+            expected_ids.append(f"line-{len(lines)}")
             lines.append("")  # blank lines are ignored
         if i == 9:
             lines.append(json.dumps(EMPTY_QUESTION))
@@ -102,12 +104,16 @@ def test_batch_answers_every_question_in_order(cli_run):
     out = output_lines(cli_run)
     assert [o["id"] for o in out] == cli_run["expected_ids"]
     n_bad = cli_run["batch_lines"].index(BAD_JSON_LINE) + 1
-    assert f"line {n_bad}: not a JSON object" in r.stderr
+    bad = next(o for o in out if o["id"] == f"line-{n_bad}")
+    assert bad["abstained"] and bad["citations"] == [] and f"line {n_bad}: not JSON" in bad["error"]
 
 
 def test_batch_lines_have_exactly_the_evaluation_format(cli_run):
     for o in output_lines(cli_run):
         keys = set(o)
+        if o["id"].startswith("line-"):
+            assert keys == ANSWER_KEYS | {"error"}  # the line that is not JSON
+            continue
         if o["id"] == EMPTY_QUESTION["id"]:
             assert keys == ANSWER_KEYS | {"error"}
             assert "empty" in o["error"]

@@ -1,4 +1,4 @@
-"""(question, ranked passages) -> Answer: the sentence that answers, cited, or an honest refusal."""
+"""(question, ranked passages) -> Answer: the passage that answers, cited, or an honest refusal."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from bot.core.crosslingual import translate_word
 from bot.core.lexical import cognate, content_words, stem, words
+from bot.core.passages import MAX_CHARS
 from bot.core.retriever import Hit
 from bot.core.store import Generation
 from bot.core.text import fold
 from bot.models import Answer, Citation, Lang
 
-MAX_ANSWER_CHARS = 300
-# A best passage this short is the answer as it is; a longer one is cut down to its best sentence.
-WHOLE_PASSAGE_CHARS = 240
+# A passage is at most passages.MAX_CHARS long: the answer never cuts it, this only guards the bound.
+MAX_ANSWER_CHARS = MAX_CHARS
 
 NO_ANSWER = {
     "fr": "Les articles ne répondent pas à cette question.",
@@ -103,7 +103,7 @@ class Answerer:
     def _short_answer(self, citations: tuple[Citation, ...]) -> str:
         """The best passage itself, marked [1]: one or two sentences of one paragraph, at most
         passages.MAX_CHARS long, so the fact is in it whichever sentence holds it."""
-        return f"{_trim(citations[0].passage.text, MAX_ANSWER_CHARS - 4)} [1]"
+        return f"{_trim(citations[0].passage.text, MAX_ANSWER_CHARS)} [1]"
 
 
 def _tokens_of(text: str, lang: Lang) -> set[str]:

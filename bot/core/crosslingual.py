@@ -83,11 +83,6 @@ def _tables() -> dict[tuple[str, str], dict[str, list[str]]]:
     }
 
 
-def available() -> bool:
-    """Whether any dictionary was found."""
-    return any(_tables().values())
-
-
 def _lemmas(word: str, lang: Lang) -> list[str]:
     """The word and the forms a dictionary is likely to list it under (plural/inflection removed)."""
     forms = [word]

@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from bot.config import IngestSettings
 from bot.errors import FetchError, UnsafeURL
@@ -134,9 +134,11 @@ def _check_url(url: str, settings: IngestSettings) -> _Target:
             addresses.append((family, sockaddr))
     if not addresses:
         raise FetchError(f"Could not fetch {_show(url)}: the host {host} has no usable address.")
-    path = parts.path or "/"
+    # http.client sends the request line as ASCII: percent-encode what is not (é, spaces...),
+    # leaving existing escapes and URL syntax alone.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=?~")
     return _Target(url.strip(), scheme, host, port, path, tuple(addresses))
 
 

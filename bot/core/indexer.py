@@ -41,8 +41,21 @@ def fingerprint(checksums: dict[str, str]) -> str:
 
 
 def corpus_checksums(corpus_dir: Path) -> dict[str, str]:
-    """Checksums of the corpus files, keyed by article id, without parsing them."""
-    return {p.relative_to(corpus_dir).as_posix(): file_checksum(p) for p in corpus_files(corpus_dir)}
+    """Checksums of the corpus files, keyed by article id, without parsing them (unreadable ones left out)."""
+    out = {}
+    for p in corpus_files(corpus_dir):
+        checksum = _checksum_or_none(p)
+        if checksum is not None:
+            out[p.relative_to(corpus_dir).as_posix()] = checksum
+    return out
+
+
+def _checksum_or_none(path: Path) -> str | None:
+    # A file can vanish or be unreadable between listing and reading; it is then simply not there.
+    try:
+        return file_checksum(path)
+    except OSError:
+        return None
 
 
 def settings_record(settings: RetrievalSettings) -> dict:
@@ -260,4 +273,5 @@ def _build(
 
 
 def _skipped_checksums(corpus_dir: Path, paths: list[str]) -> dict[str, str]:
-    return {p: file_checksum(corpus_dir / p) for p in paths}
+    checksums = {p: _checksum_or_none(corpus_dir / p) for p in paths}
+    return {p: c for p, c in checksums.items() if c is not None}

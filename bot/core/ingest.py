@@ -316,14 +316,14 @@ def ingest_bytes(data: bytes, filename: str, corpus_dir: Path, max_bytes: int) -
     return _store(draft, corpus_dir)
 
 
-def ingest_file(path: Path, corpus_dir: Path) -> IngestResult:
+def ingest_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> IngestResult:
     """Store a local Markdown, text or HTML file as a new corpus article."""
     path = Path(path)
     # Checked before reading: a wrong kind of file deserves that message, not an I/O one.
     _check_suffix(path.name)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise IngestError(f"Cannot add {path.name}: it is larger than {MAX_FILE_BYTES:,} bytes.")
+        if path.stat().st_size > max_bytes:
+            raise IngestError(f"Cannot add {path.name}: it is larger than {max_bytes:,} bytes.")
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise IngestError(f"Cannot add {path}: there is no such file.") from exc
@@ -331,7 +331,7 @@ def ingest_file(path: Path, corpus_dir: Path) -> IngestResult:
         raise IngestError(f"Cannot add {path}: it is a folder, not a file.") from exc
     except OSError as exc:
         raise IngestError(f"Cannot add {path}: it cannot be read ({exc.strerror or exc}).") from exc
-    return ingest_bytes(data, path.name, corpus_dir, MAX_FILE_BYTES)
+    return ingest_bytes(data, path.name, corpus_dir, max_bytes)
 
 
 def ingest_url(url: str, corpus_dir: Path, settings: IngestSettings) -> IngestResult:
@@ -368,7 +368,7 @@ def ingest(
             elif _looks_like_bare_link(source):
                 raise IngestError(f"Cannot add {source}: write web links in full, with https:// in front.")
             else:
-                results.append(ingest_file(Path(source), corpus_dir))
+                results.append(ingest_file(Path(source), corpus_dir, settings.max_bytes))
         except IngestError as exc:
             log.warning("Could not ingest %s: %s", source, exc.user_message)
             results.append(exc)

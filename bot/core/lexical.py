@@ -199,7 +199,3 @@ class LexicalIndex:
             return 0.0
         df = int(self._df[tid])
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
-
-    def has(self, token: str) -> bool:
-        """Whether the token occurs in some passage."""
-        return token in self._vocab

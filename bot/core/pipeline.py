@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from bot.errors import (
 from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, Passage, UpdateReport
 
 log = logging.getLogger(__name__)
+RELOAD_CHECK_SECONDS = 1.0
 
 
 class Pipeline:
@@ -40,7 +40,7 @@ class Pipeline:
         self.retriever = Retriever(self.embedder)
         self.answerer = Answerer(settings.abstain_threshold)
         self._gen: Generation | None = None
-        self._swap = threading.Lock()
+        self._checked = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -79,8 +79,7 @@ class Pipeline:
     def reload(self) -> Generation:
         """Load the live generation from disk and switch to it."""
         gen = self.store.load(self.settings.model, mmap=False)
-        with self._swap:
-            self._gen = gen
+        self._gen = gen  # one reference assignment: readers see the old or the new generation, whole
         return gen
 
     def update_index(
@@ -96,6 +95,20 @@ class Pipeline:
         self.reload()
         return report
 
+    def current_generation(self) -> Generation:
+        """The live generation, switching to a newer one another process made live (checked at most
+        once a second: one small file read)."""
+        gen = self.generation
+        now = time.monotonic()
+        if now - self._checked >= RELOAD_CHECK_SECONDS:
+            self._checked = now
+            try:
+                if self.store.current_name() not in (None, gen.name):
+                    gen = self.reload()
+            except BotError as exc:
+                log.warning("Keeping generation %s: %s", gen.name, exc.user_message)
+        return gen
+
     @property
     def generation(self) -> Generation:
         """The live generation; raises IndexMissing before `warm_up`."""
@@ -108,7 +121,8 @@ class Pipeline:
 
     def check_question(self, question: str) -> str:
         """The question stripped, or a QuestionError saying what is wrong with it."""
-        question = (question or "").strip()
+        # Text from a terminal or a JSON file may hold lone surrogates that no tokenizer accepts.
+        question = (question or "").encode("utf-8", "replace").decode("utf-8").strip()
         if not question:
             raise EmptyQuestion()
         if len(question) > self.settings.max_question_chars:
@@ -119,7 +133,7 @@ class Pipeline:
         """Answer a question about the articles, using the conversation's last turn for follow-ups."""
         started = time.perf_counter()
         question = self.check_question(question)
-        gen = self.generation
+        gen = self.current_generation()
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         default: Lang = previous.answer.lang if previous else "fr"
         lang = detect_lang(question, default=default)
@@ -179,10 +193,3 @@ class Pipeline:
             generation=gen.name,
             faiss_index=m["faiss_index"],
         )
-
-
-def safe_message(exc: BaseException) -> str:
-    """The user-facing message of a domain error, or a generic one for anything else."""
-    if isinstance(exc, BotError):
-        return exc.user_message
-    return "Something went wrong on our side; the error was logged."

@@ -156,12 +156,13 @@ class Retriever:
         lexical = gen.lexical.scores(concepts, n)
         ideal = gen.lexical.ideal(concepts[: len(query_concepts(query.text, query.lang))]) or 1.0
         candidates = set(dense) | {int(r) for r in np.argsort(-lexical)[:CANDIDATES] if lexical[r] > 0}
+        follow_up = query.is_follow_up
         fused: dict[int, float] = {}
         for row in candidates:
             score = (
                 self.dense_weight * dense.get(row, 0.0) + self.lexical_weight * float(lexical[row]) / ideal
             )
-            if query.is_follow_up and gen.passages[row].article_id in query.context_articles:
+            if follow_up and gen.passages[row].article_id in query.context_articles:
                 score += CONTEXT_ARTICLE_BONUS
             if gen.passages[row].position == 0:
                 score += LEAD_BONUS

@@ -19,8 +19,7 @@ import os
 import platform
 import shutil
 import sqlite3
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -98,7 +97,6 @@ class Generation:
     articles: dict[str, ArticleInfo]
     # FAISS row -> passage row: a passage may have a second vector (its translation).
     row_map: np.ndarray
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def name(self) -> str:
@@ -218,6 +216,11 @@ class IndexStore:
             name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError):
+            raise IndexCorrupt(str(self.root), f"{CURRENT} is unreadable") from None
+        # A generation name is a plain folder name: anything else is damage, not a path to follow.
+        if name and (("/" in name) or name.startswith(".") or not name.isprintable()):
+            raise IndexCorrupt(str(self.root), f"{CURRENT} does not name a generation")
         return name or None
 
     def current_path(self) -> Path | None:
@@ -234,8 +237,14 @@ class IndexStore:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
             raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not valid JSON") from None
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(files, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get("sha256"), str)
+            for v in files.values()
+        ):
+            raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not a valid manifest")
         if manifest.get("format") != FORMAT:
             raise IndexCorrupt(str(self.root), f"index format {manifest.get('format')!r} is not {FORMAT}")
         return manifest

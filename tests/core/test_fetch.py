@@ -46,6 +46,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path == "/page":
                 self._send(200, PAGE)
+            elif path == "/caf%C3%A9?q=%C3%A9t%C3%A9":
+                self._send(200, PAGE)
             elif path == "/host":
                 self._send(200, f"host={self.headers['Host']}".encode(), "text/plain; charset=utf-8")
             elif path == "/latin1":
@@ -387,3 +389,9 @@ def test_https_untrusted_certificate_refused(tls_server):
     port, _ = tls_server
     with pytest.raises(FetchError, match="certificate is not valid"):
         fetch_url(f"https://127.0.0.1:{port}/page", settings("127.0.0.1"))
+
+
+def test_non_ascii_path_is_percent_encoded(server):
+    base, _ = server
+    page = fetch_url(f"{base}/café?q=été", settings("127.0.0.1"))
+    assert page.body == PAGE
