@@ -31,7 +31,7 @@ class RetrievalSettings(BaseSettings):
     max_question_chars: int = Field(1000, ge=10)
     # "auto" picks exact search for small indexes and HNSW for large ones.
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
-    hnsw_threshold: int = Field(200_000, ge=1)
+    hnsw_threshold: int = Field(50_000, ge=1)
     # Below this confidence the bot says the articles do not answer (see core/answerer.py).
     abstain_threshold: float = 0.5
     feedback_file: Path = Path("feedback/feedback.jsonl")

@@ -16,11 +16,11 @@ from bot.core.corpus import corpus_files, file_checksum, load_corpus
 from bot.core.embedder import Embedder
 from bot.core.lexical import MT_PREFIX, LexicalIndex, passage_tokens
 from bot.core.passages import split_article
-from bot.core.store import IndexStore, choose_faiss_index
+from bot.core.store import IndexStore, Reusable, choose_faiss_index
 from bot.core.text import sentence_spans
 from bot.core.translate import translate
 from bot.errors import BotError, BuildInProgress, CorpusError
-from bot.models import Passage, UpdateReport
+from bot.models import Article, Passage, UpdateReport
 
 log = logging.getLogger(__name__)
 # How many times a build updates again when the corpus changed while it ran.
@@ -130,22 +130,39 @@ def merge_reports(first: UpdateReport, second: UpdateReport) -> UpdateReport:
     )
 
 
-def _previous(
-    store: IndexStore, settings: RetrievalSettings, rebuild: bool
-) -> tuple[dict, dict[str, np.ndarray], dict[str, Passage]]:
-    """The previous manifest, its reusable vectors and its passages (empty when not to be reused)."""
+def _previous(store: IndexStore, settings: RetrievalSettings, rebuild: bool) -> tuple[dict, Reusable]:
+    """The previous manifest and what can be reused from it (nothing on --rebuild or other settings)."""
+    nothing = Reusable({}, {}, {})
     try:
         manifest = store.read_manifest()
     except BotError:
-        return {}, {}, {}
+        return {}, nothing
     path = store.current_path()
-    if rebuild or path is None:
-        return manifest, {}, {}
-    vectors, passages = store.load_reusable(path, manifest)
-    same_vectors = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(
-        settings
-    )
-    return manifest, vectors if same_vectors else {}, passages
+    same = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(settings)
+    if rebuild or path is None or not same:
+        return manifest, nothing
+    return manifest, store.load_reusable(path, manifest)
+
+
+def _passages(
+    articles: list[Article], before: dict[str, str], old: Reusable
+) -> tuple[list[Passage], set[str]]:
+    """The passages of every article, those of unchanged articles taken from the previous build
+    (splitting is the costliest step of an update); also the ids of the reused ones."""
+    old_by_article: dict[str, list[Passage]] = {}
+    for p in old.passages.values():
+        old_by_article.setdefault(p.article_id, []).append(p)
+    passages: list[Passage] = []
+    reused: set[str] = set()
+    for a in articles:
+        kept = old_by_article.get(a.id)
+        if kept and before.get(a.id) == a.checksum and all(p.id in old.tokens for p in kept):
+            kept = sorted(kept, key=lambda p: p.position)
+            passages.extend(kept)
+            reused.update(p.id for p in kept)
+        else:
+            passages.extend(split_article(a))
+    return passages, reused
 
 
 def _translate(passages: list[Passage], previous: dict[str, Passage], enabled: bool) -> list[Passage]:
@@ -218,10 +235,11 @@ def _build(
             + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
             + ": the current index is kept."
         )
-    previous, reuse, old_passages = _previous(store, settings, rebuild)
+    previous, old = _previous(store, settings, rebuild)
     before: dict[str, str] = previous.get("articles", {})
-    passages = [p for a in articles for p in split_article(a)]
-    passages = _translate(passages, old_passages, settings.translate != "off")
+    reuse = old.vectors
+    passages, reused = _passages(articles, before, old)
+    passages = _translate(passages, old.passages, settings.translate != "off")
     texts: list[str] = []
     row_map: list[int] = []
     for i, p in enumerate(passages):
@@ -240,7 +258,8 @@ def _build(
     if missing:
         log.info("Embedding %d texts for %d passages", len(missing), len({row_map[j] for j in missing}))
         vectors[missing] = embedder.encode_passages([texts[j] for j in missing], progress=progress)
-    lexical = LexicalIndex.build([lexical_tokens(p) for p in passages], [embed_text(p) for p in passages])
+    tokens = [old.tokens[p.id] if p.id in reused else lexical_tokens(p) for p in passages]
+    lexical = LexicalIndex.build(tokens, [embed_text(p) for p in passages])
     kind = choose_faiss_index(settings.faiss_index, len(texts), settings.hnsw_threshold)
     fp = fingerprint({a.id: a.checksum for a in articles})
     path = store.write(
@@ -250,6 +269,7 @@ def _build(
         row_map=np.asarray(row_map, dtype=np.int64),
         embedding_keys=keys,
         lexical=lexical,
+        tokens=tokens,
         model_name=settings.model,
         settings_record=settings_record(settings),
         faiss_kind=kind,

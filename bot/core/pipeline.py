@@ -13,7 +13,7 @@ from bot.core.embedder import Embedder
 from bot.core.indexer import build_index, is_stale
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
-from bot.core.text import detect_lang
+from bot.core.text import detect_lang, sentence_spans
 from bot.errors import (
     BotError,
     BuildInProgress,
@@ -60,6 +60,7 @@ class Pipeline:
                 if self.store.current_name() is None:
                     raise
                 log.warning("%s Serving the current index.", exc.user_message)
+        self._preload()
         if self._gen is None:
             try:
                 self.reload()
@@ -76,9 +77,20 @@ class Pipeline:
                 report = self.update_index(rebuild=True, progress=progress)
         return report
 
+    def _preload(self) -> None:
+        # What the first question would otherwise load lazily (language identifier, sentence
+        # splitters, dictionaries, the model's first pass): up to a second, paid at start-up instead.
+        from bot.core.crosslingual import translate_word
+
+        detect_lang("Quelle est la question ? What is the question?")
+        sentence_spans("Une phrase. Another one.", "fr")
+        sentence_spans("One sentence. Another one.", "en")
+        translate_word("question", "en", "fr")
+        self.embedder.encode_queries(["warm-up"])
+
     def reload(self) -> Generation:
         """Load the live generation from disk and switch to it."""
-        gen = self.store.load(self.settings.model, mmap=False)
+        gen = self.store.load(self.settings.model, mmap=True)
         self._gen = gen  # one reference assignment: readers see the old or the new generation, whole
         return gen
 

@@ -155,7 +155,8 @@ class Retriever:
         concepts = query.concepts()
         lexical = gen.lexical.scores(concepts, n)
         ideal = gen.lexical.ideal(concepts[: len(query_concepts(query.text, query.lang))]) or 1.0
-        candidates = set(dense) | {int(r) for r in np.argsort(-lexical)[:CANDIDATES] if lexical[r] > 0}
+        top = np.argpartition(-lexical, CANDIDATES - 1)[:CANDIDATES] if n > CANDIDATES else np.arange(n)
+        candidates = set(dense) | {int(r) for r in top if lexical[r] > 0}
         follow_up = query.is_follow_up
         fused: dict[int, float] = {}
         for row in candidates:

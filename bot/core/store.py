@@ -77,7 +77,8 @@ def make_faiss_index(vectors: np.ndarray, kind: str):
     elif kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
+        # The retriever asks for 100 candidates: 128 keeps their recall near 0.96 (benchmarks/scale.py).
+        index.hnsw.efSearch = 128
     else:
         raise ValueError(f"unknown FAISS index type {kind!r} (use auto, flat or hnsw)")
     if len(vectors):
@@ -125,7 +126,11 @@ class Generation:
 
 
 def _write_sqlite(
-    path: Path, articles: list[Article], passages: list[Passage], counts: dict[str, int]
+    path: Path,
+    articles: list[Article],
+    passages: list[Passage],
+    counts: dict[str, int],
+    tokens: list[list[str]],
 ) -> None:
     con = sqlite3.connect(path)
     try:
@@ -135,7 +140,7 @@ def _write_sqlite(
                                    author TEXT, checksum TEXT, passages INTEGER);
             CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT,
                                    text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER,
-                                   translation TEXT, title_translation TEXT);
+                                   translation TEXT, title_translation TEXT, tokens TEXT);
             """
         )
         con.executemany(
@@ -146,7 +151,7 @@ def _write_sqlite(
             ],
         )
         con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     i,
@@ -160,6 +165,7 @@ def _write_sqlite(
                     p.position,
                     p.translation,
                     p.title_translation,
+                    " ".join(tokens[i]),
                 )
                 for i, p in enumerate(passages)
             ],
@@ -197,6 +203,15 @@ def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
     finally:
         con.close()
     return passages, articles
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """The parts of the previous generation a build can reuse instead of recomputing."""
+
+    vectors: dict[str, np.ndarray]
+    passages: dict[str, Passage]
+    tokens: dict[str, list[str]]
 
 
 class IndexStore:
@@ -272,7 +287,9 @@ class IndexStore:
         import faiss
 
         try:
-            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+            # MMAP_IFC maps the vectors from the file (shared between processes, not copied); plain
+            # IO_FLAG_MMAP still copies them in FAISS 1.15 (benchmarks/memory.py).
+            flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
             index = faiss.read_index(str(path / "vectors.faiss"), flags)
             lexical = LexicalIndex.load(path / "bm25")
             passages, articles = _read_sqlite(path / "passages.sqlite")
@@ -287,19 +304,24 @@ class IndexStore:
             raise IndexCorrupt(str(self.root), "vectors and passages do not match")
         return Generation(path, manifest, index, lexical, passages, articles, row_map)
 
-    def load_reusable(self, path: Path, manifest: dict) -> tuple[dict[str, np.ndarray], dict[str, Passage]]:
-        """A generation's vectors by embedding key and passages by id, to reuse in the next build."""
+    def load_reusable(self, path: Path, manifest: dict) -> Reusable:
+        """What a generation lets the next build reuse: vectors by embedding key, passages and their
+        BM25 tokens by passage id."""
         try:
             self.verify(path, manifest)
             vectors = np.load(path / "embeddings.npy", allow_pickle=False)
             keys = manifest["embedding_keys"]
             passages, _ = _read_sqlite(path / "passages.sqlite")
+            con = sqlite3.connect(f"file:{path / 'passages.sqlite'}?mode=ro&immutable=1", uri=True)
+            try:
+                tokens = {pid: (t or "").split() for pid, t in con.execute("SELECT id, tokens FROM passages")}
+            finally:
+                con.close()
         except Exception as exc:  # a damaged previous generation only means re-embedding everything
             log.warning("Previous generation not reusable (%s): embedding everything again", exc)
-            return {}, {}
-        if len(keys) != len(vectors):
-            return {}, {p.id: p for p in passages}
-        return dict(zip(keys, vectors, strict=True)), {p.id: p for p in passages}
+            return Reusable({}, {}, {})
+        by_key = dict(zip(keys, vectors, strict=True)) if len(keys) == len(vectors) else {}
+        return Reusable(by_key, {p.id: p for p in passages}, tokens)
 
     def write(
         self,
@@ -310,6 +332,7 @@ class IndexStore:
         row_map: np.ndarray,
         embedding_keys: list[str],
         lexical: LexicalIndex,
+        tokens: list[list[str]],
         model_name: str,
         settings_record: dict,
         faiss_kind: str,
@@ -332,7 +355,7 @@ class IndexStore:
         faiss.write_index(make_faiss_index(vectors, faiss_kind), str(tmp / "vectors.faiss"))
         np.save(tmp / "embeddings.npy", vectors, allow_pickle=False)
         np.save(tmp / "row_map.npy", row_map.astype(np.int64), allow_pickle=False)
-        _write_sqlite(tmp / "passages.sqlite", articles, passages, counts)
+        _write_sqlite(tmp / "passages.sqlite", articles, passages, counts, tokens)
         lexical.save(tmp / "bm25")
         files = {}
         for file in sorted(p for p in tmp.rglob("*") if p.is_file()):

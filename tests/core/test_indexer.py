@@ -284,3 +284,28 @@ def test_a_build_killed_with_sigkill_leaves_the_previous_index_answering(
     report = build_index(s, p.embedder, rebuild=True)
     assert report.generation != live
     assert not [q for q in (s.index_dir / "generations").iterdir() if q.name.startswith(".tmp-")]
+
+
+def test_an_update_splits_and_tokenises_only_the_changed_article(indexed_settings, embedder, monkeypatch):
+    import bot.core.indexer as indexer
+
+    s = indexed_settings
+    split, tokenised = [], []
+    real_split, real_tokens = indexer.split_article, indexer.lexical_tokens
+    monkeypatch.setattr(indexer, "split_article", lambda a: split.append(a.id) or real_split(a))
+    monkeypatch.setattr(indexer, "lexical_tokens", lambda p: tokenised.append(p.article_id) or real_tokens(p))
+    path = s.corpus_dir / HELIOS
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nAMD a aussi présenté un nouveau logiciel.\n", encoding="utf-8"
+    )
+
+    report = build_index(s, embedder)
+    assert report.changed == (HELIOS,)
+    assert split == [HELIOS]
+    assert set(tokenised) == {HELIOS}
+    # The reused passages and tokens give the same index as a rebuild from scratch.
+    gen = IndexStore(s.index_dir).load(s.model)
+    fresh = build_index(s, embedder, rebuild=True)
+    again = IndexStore(s.index_dir).load(s.model)
+    assert [p.id for p in gen.passages] == [p.id for p in again.passages]
+    assert fresh.passages_total == len(gen)
