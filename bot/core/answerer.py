@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.core.crosslingual import translate_word
-from bot.core.lexical import cognate, content_words, stem, words
+from bot.core.lexical import MT_PREFIX, cognate, concept, content_words, stem, words
 from bot.core.passages import MAX_CHARS
 from bot.core.retriever import Hit
 from bot.core.store import Generation
@@ -38,19 +37,12 @@ class Evidence:
 
 
 def _forms(word: str, lang: Lang) -> set[str]:
-    """Every token a question word can match in the index: stems in both languages, translations, cognate."""
-    other: Lang = "en" if lang == "fr" else "fr"
-    forms = {stem(word, lang), stem(word, other)}
-    for t in translate_word(word, lang, other):
-        forms.update(stem(x, other) for x in words(t))
-    c = cognate(word)
-    if c:
-        forms.add(c)
-    return forms
+    """Every token a question word can match in a passage's own text (not its translation)."""
+    return {t for t, _ in concept(word, lang).forms if not t.startswith(MT_PREFIX)}
 
 
 class Answerer:
-    """Chooses the answer sentence and decides when to abstain."""
+    """Builds the answer from the best passage and decides when to abstain."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold

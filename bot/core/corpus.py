@@ -50,7 +50,8 @@ def file_checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _first_heading(body: str) -> str | None:
+def first_heading(body: str) -> str | None:
+    """The text of the first Markdown heading, if any."""
     m = re.search(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", body, re.MULTILINE)
     return m.group(1).strip() if m else None
 
@@ -92,7 +93,7 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
             raise IngestError(f"its front matter is not valid YAML ({exc.__class__.__name__})") from exc
         meta = dict(post.metadata)
         body = post.content
-        title = meta.get("title") or _first_heading(body)
+        title = meta.get("title") or first_heading(body)
         if path.suffix.lower() != ".txt":
             body = _strip_markdown(body)
     body = clean(body).strip()

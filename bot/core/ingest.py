@@ -19,7 +19,7 @@ from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
-from bot.core.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files
+from bot.core.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
 from bot.core.text import clean, detect_lang
 from bot.errors import IngestError
 
@@ -106,11 +106,6 @@ def _decode(raw: bytes, name: str, charset: str | None = None, html: bool = Fals
     raise IngestError(f"Cannot add {name}: it is not UTF-8 text (save it as UTF-8 and try again).")
 
 
-def _first_heading(body: str) -> str | None:
-    m = re.search(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", body, re.MULTILINE)
-    return m.group(1) if m else None
-
-
 def _first_line(body: str) -> str | None:
     for line in body.splitlines():
         line = line.strip().lstrip("#").strip()
@@ -154,7 +149,7 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
     stem = Path(urlsplit(name).path).stem if url else Path(name).stem
     title = (
         _as_text(meta.get("title"))
-        or _first_heading(body)
+        or first_heading(body)
         or _first_line(body)
         or stem.replace("-", " ").replace("_", " ").strip()
         or "Untitled"
