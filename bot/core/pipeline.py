@@ -177,24 +177,24 @@ class Pipeline:
         """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
         query = self.check_question(query)
         lang = detect_lang(query)
-        hits = self.retriever.retrieve(self.generation, Query(query, lang), k)
+        hits = self.retriever.retrieve(self.current_generation(), Query(query, lang), k)
         return [Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits)]
 
     # -- facts -----------------------------------------------------------------------------------
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, sorted by id."""
-        return list(self.generation.articles.values())
+        return list(self.current_generation().articles.values())
 
     def passages(self, article_id: str) -> list[Passage]:
         """The passages of one article in reading order (empty for an unknown id)."""
         return sorted(
-            (p for p in self.generation.passages if p.article_id == article_id), key=lambda p: p.position
+            (p for p in self.current_generation().passages if p.article_id == article_id), key=lambda p: p.position
         )
 
     def about(self) -> IndexInfo:
         """Facts about the live index."""
-        gen = self.generation
+        gen = self.current_generation()
         m = gen.manifest
         return IndexInfo(
             articles=len(gen.articles),
