@@ -131,7 +131,7 @@ def format_answer(answer: Answer) -> str:
     for c in answer.citations:
         lines.append(f"[{c.number}] {c.passage.title} — {c.passage.article_id} (score {c.score:.3f})")
         lines.extend(
-            textwrap.wrap(c.passage.text, width=100, initial_indent="    ", subsequent_indent="    ")
+            textwrap.wrap(c.text, width=100, initial_indent="    ", subsequent_indent="    ")
         )
     return "\n".join(lines)
 

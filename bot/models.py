@@ -34,6 +34,9 @@ class Passage:
     end: int
     lang: Lang
     position: int
+    # The paragraph of the article the passage is part of (numbered from 0 in reading order): a
+    # citation shows the whole paragraph.
+    paragraph: int = 0
     # The passage machine-translated into the other language, one line per sentence (or None).
     translation: str | None = None
     title_translation: str | None = None
@@ -46,14 +49,32 @@ class Citation:
     number: int
     passage: Passage
     score: float
+    # The passages of the paragraph `passage` is part of (itself included), in reading order: what
+    # the reader is shown, so that the matched sentences are seen in their context.
+    paragraph: tuple[Passage, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The cited paragraph (the passage alone when the paragraph is not known)."""
+        return " ".join(p.text for p in self.paragraph) if self.paragraph else self.passage.text
+
+    @property
+    def translation(self) -> str | None:
+        """The machine translation of `text`, when every passage of it has one."""
+        parts = self.paragraph or (self.passage,)
+        if any(not p.translation for p in parts):
+            return None
+        return " ".join(" ".join(p.translation.split()) for p in parts if p.translation)
 
     def to_json(self) -> dict:
-        """The citation in the batch output format of the evaluation set."""
+        """The citation in the batch output format of the evaluation set: `text` is the cited
+        paragraph, `quote` the passage in it that matched the question."""
         return {
             "source": self.passage.article_id,
             "title": self.passage.title,
             "passage_id": self.passage.id,
-            "text": self.passage.text,
+            "text": self.text,
+            "quote": self.passage.text,
             "score": round(float(self.score), 4),
         }
 

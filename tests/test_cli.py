@@ -20,7 +20,7 @@ from bot.core.store import IndexStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ANSWER_KEYS = {"id", "answer", "abstained", "citations", "latency_ms"}
-CITATION_KEYS = {"source", "title", "passage_id", "text", "score"}
+CITATION_KEYS = {"source", "title", "passage_id", "text", "quote", "score"}
 BAD_JSON_LINE = "this line is not JSON"
 EMPTY_QUESTION = {"id": "empty-question", "question": "   "}
 
@@ -138,7 +138,12 @@ def test_batch_citations_are_real_passages_of_the_index(cli_run):
     gen = IndexStore(cli_run["index"]).current_path()
     con = sqlite3.connect(f"file:{gen / 'passages.sqlite'}?mode=ro", uri=True)
     try:
-        rows = {r[0]: r[1:] for r in con.execute("SELECT id, article_id, title, text FROM passages")}
+        rows = {r[0]: r[1:] for r in con.execute("SELECT id, article_id, title, text, paragraph FROM passages")}
+        paragraphs: dict[tuple[str, int], list[str]] = {}
+        for article, paragraph, text in con.execute(
+            "SELECT article_id, paragraph, text FROM passages ORDER BY article_id, position"
+        ):
+            paragraphs.setdefault((article, paragraph), []).append(text)
     finally:
         con.close()
     n = 0
@@ -146,7 +151,10 @@ def test_batch_citations_are_real_passages_of_the_index(cli_run):
         for c in o["citations"]:
             n += 1
             assert c["passage_id"] in rows, c
-            assert rows[c["passage_id"]] == (c["source"], c["title"], c["text"])
+            source, title, quote, paragraph = rows[c["passage_id"]]
+            assert (source, title, quote) == (c["source"], c["title"], c["quote"])
+            # The text shown is the whole paragraph the matched passage belongs to.
+            assert c["text"] == " ".join(paragraphs[(source, paragraph)]) and quote in c["text"]
             assert (cli_run["corpus"] / c["source"]).is_file()
     assert n > 20
 

@@ -73,7 +73,9 @@ class Answerer:
         evidence = self.evidence(gen, question, lang, hits)
         if not hits or evidence.confidence < self.threshold:
             return self.abstain(question, lang, hits)
-        citations = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:k]))
+        citations = tuple(
+            Citation(i + 1, h.passage, h.score, tuple(gen.paragraph(h.row))) for i, h in enumerate(hits[:k])
+        )
         text = self._short_answer(citations)
         return Answer(question=question, text=text, citations=citations, abstained=False, lang=lang)
 

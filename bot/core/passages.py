@@ -12,6 +12,10 @@ from bot.models import Article, Passage
 MAX_CHARS = 300
 # A paragraph this short (a heading, a lead-in ending in ":") is read with the next one.
 MIN_PARAGRAPH = 80
+# A citation shows the whole paragraph its passage belongs to (the reader sees the fact in its
+# context, and a fact in the sentence next to the one that matched is still in front of them);
+# a paragraph longer than this is shown in parts of whole passages.
+MAX_PARAGRAPH_CHARS = 700
 
 
 def passage_id(article_id: str, text: str, occurrence: int = 0) -> str:
@@ -64,7 +68,9 @@ def split_article(article: Article) -> list[Passage]:
     """Split an article into passages of whole sentences, in reading order."""
     text = article.text
     spans: list[tuple[int, int]] = []
+    paragraphs: list[int] = []  # for each span, the index of the paragraph (part) it belongs to
     for b_start, b_end in _blocks(text):
+        first = len(spans)
         current: tuple[int, int] | None = None
         last: tuple[int, int] | None = None  # the last piece added to `current`
         for s_start, s_end in sentence_spans(text[b_start:b_end], article.lang):
@@ -92,6 +98,7 @@ def split_article(article: Article) -> list[Passage]:
                 last = piece
         if current is not None:
             spans.append(current)
+        _number_paragraphs(spans, first, paragraphs)
     passages: list[Passage] = []
     seen: dict[str, int] = {}
     for position, (start, end) in enumerate(spans):
@@ -108,6 +115,21 @@ def split_article(article: Article) -> list[Passage]:
                 end=end,
                 lang=article.lang,
                 position=position,
+                paragraph=paragraphs[position],
             )
         )
     return passages
+
+
+def _number_paragraphs(spans: list[tuple[int, int]], first: int, paragraphs: list[int]) -> None:
+    """Number the spans from `first` on (one source paragraph) as one paragraph, or as several parts
+    of at most MAX_PARAGRAPH_CHARS when it is long."""
+    number = paragraphs[-1] + 1 if paragraphs else 0
+    part_start = None
+    for start, end in spans[first:]:
+        if part_start is None:
+            part_start = start
+        elif end - part_start > MAX_PARAGRAPH_CHARS:
+            number += 1
+            part_start = start
+        paragraphs.append(number)

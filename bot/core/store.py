@@ -31,7 +31,8 @@ from bot.models import Article, ArticleInfo, Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+# 2: passages record their paragraph.
+FORMAT = 2
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"
@@ -104,8 +105,21 @@ class Generation:
         """The generation's folder name."""
         return self.path.name
 
+    def __post_init__(self) -> None:
+        # (article, paragraph) -> its passages' rows in reading order, for citations.
+        self._paragraphs: dict[tuple[str, int], list[int]] = {}
+        for row, p in enumerate(self.passages):
+            self._paragraphs.setdefault((p.article_id, p.paragraph), []).append(row)
+        for rows in self._paragraphs.values():
+            rows.sort(key=lambda r: self.passages[r].position)
+
     def __len__(self) -> int:
         return len(self.passages)
+
+    def paragraph(self, row: int) -> list[Passage]:
+        """The passages of the paragraph that passage `row` belongs to, in reading order."""
+        p = self.passages[row]
+        return [self.passages[r] for r in self._paragraphs.get((p.article_id, p.paragraph), [row])]
 
     def search_dense(self, query: np.ndarray, k: int) -> list[dict[int, float]]:
         """For each query vector, the best cosine of up to k passages (max over their vectors)."""
@@ -140,7 +154,7 @@ def _write_sqlite(
                                    author TEXT, checksum TEXT, passages INTEGER);
             CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT,
                                    text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER,
-                                   translation TEXT, title_translation TEXT, tokens TEXT);
+                                   paragraph INTEGER, translation TEXT, title_translation TEXT, tokens TEXT);
             """
         )
         con.executemany(
@@ -151,7 +165,7 @@ def _write_sqlite(
             ],
         )
         con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     i,
@@ -163,6 +177,7 @@ def _write_sqlite(
                     p.end,
                     p.lang,
                     p.position,
+                    p.paragraph,
                     p.translation,
                     p.title_translation,
                     " ".join(tokens[i]),
@@ -188,12 +203,13 @@ def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
                 end=r[5],
                 lang=r[6],
                 position=r[7],
-                translation=r[8],
-                title_translation=r[9],
+                paragraph=r[8],
+                translation=r[9],
+                title_translation=r[10],
             )
             for r in con.execute(
-                'SELECT id, article_id, title, text, start, "end", lang, position, translation, title_translation'
-                " FROM passages ORDER BY row"
+                'SELECT id, article_id, title, text, start, "end", lang, position, paragraph, translation,'
+                " title_translation FROM passages ORDER BY row"
             )
         ]
         articles = {

@@ -116,12 +116,12 @@ def _abstain_embed(answer: Answer, title: str) -> discord.Embed:
 
 
 def with_translation(citation: Citation, lang: str) -> str:
-    """The passage, followed by its machine translation when it is not in the reader's language."""
-    p = citation.passage
-    if not p.translation or p.lang == lang:
-        return p.text
+    """The cited paragraph, followed by its machine translation when it is not in the reader's language."""
+    translation = citation.translation
+    if not translation or citation.passage.lang == lang:
+        return citation.text
     label = "Traduction automatique" if lang == "fr" else "Machine translation"
-    return f"{p.text}\n\n*{label} :* {' '.join(p.translation.split())}"
+    return f"{citation.text}\n\n*{label} :* {translation}"
 
 
 def passage_messages(answer: Answer) -> list[list[discord.Embed]]:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.core.passages import MAX_CHARS, split_article
+from bot.core.passages import MAX_CHARS, MAX_PARAGRAPH_CHARS, split_article
 from bot.models import Article
 
 
@@ -218,3 +218,30 @@ def test_english_text_is_split_with_english_rules():
     passages = split_article(article(text, lang="en"))
     assert len(passages) == 1  # short enough for one passage, abbreviations did not break it oddly
     assert passages[0].text == text
+
+
+def test_passages_record_the_paragraph_they_belong_to():
+    passages = split_article(article(MULTI))
+    # Each source paragraph of three sentences is cut into passages; all of them share its number.
+    by_paragraph: dict[int, list[str]] = {}
+    for p in passages:
+        by_paragraph.setdefault(p.paragraph, []).append(p.text)
+    assert sorted(by_paragraph) == list(range(len(PARAGRAPHS)))
+    assert [" ".join(texts) for _, texts in sorted(by_paragraph.items())] == PARAGRAPHS
+    assert any(len(texts) > 1 for texts in by_paragraph.values()), "the test needs split paragraphs"
+
+
+def test_a_very_long_paragraph_is_numbered_in_parts_of_bounded_length():
+    long_paragraph = " ".join(SENTENCES)
+    assert len(long_paragraph) > 3 * MAX_PARAGRAPH_CHARS
+    passages = split_article(article(long_paragraph + "\n\n" + STANDALONE[0]))
+    parts: dict[int, list] = {}
+    for p in passages:
+        parts.setdefault(p.paragraph, []).append(p)
+    assert len(parts) >= 4
+    for members in parts.values():
+        assert members[-1].end - members[0].start <= MAX_PARAGRAPH_CHARS or len(members) == 1
+    # Numbers follow reading order, and the next source paragraph starts a new one.
+    assert [p.paragraph for p in passages] == sorted(p.paragraph for p in passages)
+    assert passages[-1].text == STANDALONE[0] and passages[-1].paragraph == max(parts)
+    assert passages[-2].paragraph == passages[-1].paragraph - 1

@@ -93,6 +93,23 @@ def test_french_question_is_answered_with_a_cited_passage(ready):
     assert answer.latency_ms > 0
 
 
+def test_citations_show_whole_paragraphs_each_once(ready):
+    answer = ready.ask("What is AMD's Helios?")
+    assert not answer.abstained
+    gen = ready.generation
+    shown = set()
+    for c in answer.citations:
+        paragraph = [p for p in gen.passages if p.article_id == c.passage.article_id and p.paragraph == c.passage.paragraph]
+        assert c.passage in paragraph
+        assert c.text == " ".join(p.text for p in sorted(paragraph, key=lambda p: p.position))
+        assert c.to_json()["text"] == c.text and c.to_json()["quote"] == c.passage.text
+        shown.add((c.passage.article_id, c.passage.paragraph))
+    assert len(shown) == len(answer.citations), "a paragraph is cited once"
+    # The Helios rack's first paragraph is cut into two passages; the one that matched is the
+    # first, and the citation still shows the fact of the second.
+    assert len(answer.citations[0].paragraph) == 2 and "72 MI450" in answer.citations[0].text
+
+
 def test_french_out_of_scope_question_abstains_in_french(ready):
     answer = ready.ask("Quel temps fera-t-il demain à Lyon ?")
     assert answer.abstained

@@ -63,7 +63,7 @@ async def test_show_passages_sends_the_full_passages_privately(simcord_env, chan
     assert shown.ephemeral
     embeds = shown.response.embeds
     answer = pipeline.ask(EN_QUESTION)
-    assert [e.description for e in embeds] == [c.passage.text.strip() for c in answer.citations]
+    assert [e.description for e in embeds] == [c.text.strip() for c in answer.citations]
     assert embeds[0].title.startswith("[1] AMD shows Helios")
     assert "amd-helios-rack.md" in embeds[0].footer.text
 
