@@ -130,9 +130,7 @@ def format_answer(answer: Answer) -> str:
         lines.append("Sources :" if answer.lang == "fr" else "Sources:")
     for c in answer.citations:
         lines.append(f"[{c.number}] {c.passage.title} — {c.passage.article_id} (score {c.score:.3f})")
-        lines.extend(
-            textwrap.wrap(c.text, width=100, initial_indent="    ", subsequent_indent="    ")
-        )
+        lines.extend(textwrap.wrap(c.text, width=100, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
 
 

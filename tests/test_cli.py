@@ -138,7 +138,9 @@ def test_batch_citations_are_real_passages_of_the_index(cli_run):
     gen = IndexStore(cli_run["index"]).current_path()
     con = sqlite3.connect(f"file:{gen / 'passages.sqlite'}?mode=ro", uri=True)
     try:
-        rows = {r[0]: r[1:] for r in con.execute("SELECT id, article_id, title, text, paragraph FROM passages")}
+        rows = {
+            r[0]: r[1:] for r in con.execute("SELECT id, article_id, title, text, paragraph FROM passages")
+        }
         paragraphs: dict[tuple[str, int], list[str]] = {}
         for article, paragraph, text in con.execute(
             "SELECT article_id, paragraph, text FROM passages ORDER BY article_id, position"

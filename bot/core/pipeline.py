@@ -14,6 +14,7 @@ from bot.core.indexer import build_index, is_stale
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang, sentence_spans
+from bot.core.translate import live_translator
 from bot.errors import (
     BotError,
     BuildInProgress,
@@ -86,6 +87,7 @@ class Pipeline:
         sentence_spans("Une phrase. Another one.", "fr")
         sentence_spans("One sentence. Another one.", "en")
         translate_word("question", "en", "fr")
+        self.translate_question("Quelle est la question ?", "fr")  # starts the Apertium pipeline
         self.embedder.encode_queries(["warm-up"])
 
     def reload(self) -> Generation:
@@ -141,6 +143,12 @@ class Pipeline:
             raise QuestionTooLong(len(question), self.settings.max_question_chars)
         return question
 
+    def translate_question(self, question: str, lang: Lang) -> str | None:
+        """A French question in English for the dense search (None for English, or without Apertium)."""
+        if lang != "fr" or self.settings.translate == "off":
+            return None
+        return live_translator().translate(question, "fr", "en")
+
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer a question about the articles, using the conversation's last turn for follow-ups."""
         started = time.perf_counter()
@@ -149,11 +157,13 @@ class Pipeline:
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         default: Lang = previous.answer.lang if previous else "fr"
         lang = detect_lang(question, default=default)
-        query = Query(question, lang)
+        translation = self.translate_question(question, lang)
+        query = Query(question, lang, translation=translation)
         if previous is not None:
             query = Query(
                 question,
                 lang,
+                translation=translation,
                 context=previous.question,
                 context_lang=previous.answer.lang,
                 context_articles=tuple(
@@ -177,8 +187,11 @@ class Pipeline:
         """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
         query = self.check_question(query)
         lang = detect_lang(query)
-        hits = self.retriever.retrieve(self.current_generation(), Query(query, lang), k)
-        return [Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits)]
+        gen = self.current_generation()
+        hits = self.retriever.retrieve(
+            gen, Query(query, lang, translation=self.translate_question(query, lang)), k
+        )
+        return [Citation(i + 1, h.passage, h.score, tuple(gen.paragraph(h.row))) for i, h in enumerate(hits)]
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -189,7 +202,8 @@ class Pipeline:
     def passages(self, article_id: str) -> list[Passage]:
         """The passages of one article in reading order (empty for an unknown id)."""
         return sorted(
-            (p for p in self.current_generation().passages if p.article_id == article_id), key=lambda p: p.position
+            (p for p in self.current_generation().passages if p.article_id == article_id),
+            key=lambda p: p.position,
         )
 
     def about(self) -> IndexInfo:

@@ -92,6 +92,9 @@ class Query:
     context_lang: Lang | None = None
     # Articles the previous answer cited: a follow-up most likely asks about them again.
     context_articles: tuple[str, ...] = ()
+    # The question machine-translated into English when it is French: the bundled model reads
+    # English, so this form is the one that meets passages (and passages' translations) by meaning.
+    translation: str | None = None
 
     @property
     def needs_context(self) -> bool:
@@ -136,12 +139,18 @@ class Retriever:
 
     def dense_scores(self, gen: Generation, query: Query) -> dict[int, float]:
         """Cosine similarity of the best candidates to the question (or its context-aware form)."""
-        texts = [query.text] + ([f"{query.context} {query.text}"] if query.needs_context else [])
+        texts = [query.text]
+        factors = [1.0]
+        if query.translation:
+            texts.append(query.translation)
+            factors.append(1.0)
+        if query.needs_context:
+            # The context-aware form counts a little less: the question itself should decide.
+            texts.append(f"{query.context} {query.text}")
+            factors.append(0.9)
         vectors = self.embedder.encode_queries(texts)
         out: dict[int, float] = {}
-        for qi, best in enumerate(gen.search_dense(vectors, CANDIDATES)):
-            # The context-aware form counts a little less: the question itself should decide.
-            factor = 1.0 if qi == 0 else 0.9
+        for factor, best in zip(factors, gen.search_dense(vectors, CANDIDATES), strict=True):
             for row, score in best.items():
                 out[row] = max(out.get(row, -1.0), score * factor)
         return out
@@ -168,7 +177,17 @@ class Retriever:
             if gen.passages[row].position == 0:
                 score += LEAD_BONUS
             fused[row] = score
-        best = sorted(fused, key=fused.get, reverse=True)[:k]
+        # One hit per paragraph: citations show whole paragraphs, so a second passage of a paragraph
+        # already cited would show the reader the same text again.
+        best: list[int] = []
+        seen: set[tuple[str, int]] = set()
+        for row in sorted(fused, key=fused.get, reverse=True):
+            p = gen.passages[row]
+            if (p.article_id, p.paragraph) not in seen:
+                seen.add((p.article_id, p.paragraph))
+                best.append(row)
+                if len(best) == k:
+                    break
         return [
             Hit(row, gen.passages[row], fused[row], dense.get(row, 0.0), float(lexical[row]) / ideal)
             for row in best

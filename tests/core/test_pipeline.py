@@ -17,6 +17,7 @@ from bot.config import RetrievalSettings
 from bot.core.answerer import NO_ANSWER
 from bot.core.pipeline import Pipeline
 from bot.core.store import IndexStore
+from bot.core.translate import available
 from bot.errors import EmptyQuestion, QuestionTooLong
 from bot.models import Conversation
 
@@ -99,7 +100,11 @@ def test_citations_show_whole_paragraphs_each_once(ready):
     gen = ready.generation
     shown = set()
     for c in answer.citations:
-        paragraph = [p for p in gen.passages if p.article_id == c.passage.article_id and p.paragraph == c.passage.paragraph]
+        paragraph = [
+            p
+            for p in gen.passages
+            if p.article_id == c.passage.article_id and p.paragraph == c.passage.paragraph
+        ]
         assert c.passage in paragraph
         assert c.text == " ".join(p.text for p in sorted(paragraph, key=lambda p: p.position))
         assert c.to_json()["text"] == c.text and c.to_json()["quote"] == c.passage.text
@@ -108,6 +113,19 @@ def test_citations_show_whole_paragraphs_each_once(ready):
     # The Helios rack's first paragraph is cut into two passages; the one that matched is the
     # first, and the citation still shows the fact of the second.
     assert len(answer.citations[0].paragraph) == 2 and "72 MI450" in answer.citations[0].text
+
+
+@pytest.mark.skipif(not available("fr", "en"), reason="Apertium is not installed")
+def test_a_french_question_meets_an_english_passage_through_its_translation(ready, monkeypatch):
+    question = "Qui sera l'un des premiers clients du rack d'AMD ?"
+    answer = ready.ask(question)
+    assert not answer.abstained
+    assert answer.citations[0].passage.article_id == HELIOS and "Oracle" in answer.text
+    # The translation is what finds it: without it the French words alone do not.
+    monkeypatch.setattr(ready.settings, "translate", "off")
+    assert ready.translate_question(question, "fr") is None
+    without = ready.ask(question)
+    assert without.abstained or without.citations[0].passage.article_id != HELIOS
 
 
 def test_french_out_of_scope_question_abstains_in_french(ready):
