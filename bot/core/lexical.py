@@ -23,7 +23,7 @@ from bot.models import Lang
 # Interrogatives and fillers of questions: they say nothing about which passage answers.
 _QUESTION_WORDS = {
     "fr": "quel quels quelle quelles combien comment pourquoi quand où qui que quoi lequel laquelle "
-    "lesquels est-ce sait-on dit selon article articles parle peut peux pouvez",
+    "lesquels est-ce sait sait-on dit selon article articles parle peut peux pouvez",
     "en": "what which who whom whose when where why how much many does did do is are was were "
     "according article articles tell say says said about me please could would should might will can may",
 }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from bot.core.embedder import Embedder
-from bot.core.lexical import Concept, query_concepts, words
+from bot.core.lexical import MT_PREFIX, Concept, passage_tokens, query_concepts, words
 from bot.core.store import Generation
 from bot.models import Lang, Passage
 
@@ -69,6 +70,12 @@ FOLLOW_UP_PRONOUNS = {
 MIN_OWN_CONCEPTS = 2
 # News articles put the essentials first (the lead): their first passage gets a small head start.
 LEAD_BONUS = 0.02
+# An overview question ("Que sait-on de la restructuration d'OpenAI ?", "What is AMD's Helios?")
+# names an article's subject and asks nothing narrower: each of its words is in that article's
+# title. A news article answers it in its lead, so the lead paragraph gets this bonus. Questions
+# asking for a figure, a date, a place, a reason or a person are never overviews.
+OVERVIEW_BONUS = 0.15
+SPECIFIC_WORDS = {"combien", "quand", "où", "pourquoi", "qui", "how", "when", "where", "why", "who"}
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,8 @@ class Retriever:
         top = np.argpartition(-lexical, CANDIDATES - 1)[:CANDIDATES] if n > CANDIDATES else np.arange(n)
         candidates = set(dense) | {int(r) for r in top if lexical[r] > 0}
         follow_up = query.is_follow_up
+        leads = set() if follow_up else _overview_leads(gen, query, candidates)
+        candidates |= leads
         fused: dict[int, float] = {}
         for row in candidates:
             score = (
@@ -176,6 +185,8 @@ class Retriever:
                 score += CONTEXT_ARTICLE_BONUS
             if gen.passages[row].position == 0:
                 score += LEAD_BONUS
+            if row in leads:
+                score += OVERVIEW_BONUS
             fused[row] = score
         # One hit per paragraph: citations show whole paragraphs, so a second passage of a paragraph
         # already cited would show the reader the same text again.
@@ -192,3 +203,32 @@ class Retriever:
             Hit(row, gen.passages[row], fused[row], dense.get(row, 0.0), float(lexical[row]) / ideal)
             for row in best
         ]
+
+
+@lru_cache(maxsize=4096)
+def _title_tokens(title: str, title_translation: str | None, lang: Lang) -> frozenset[str]:
+    """The lexical tokens of a title, and of its translation as the index writes them."""
+    other: Lang = "en" if lang == "fr" else "fr"
+    tokens = set(passage_tokens(title, lang))
+    tokens |= {MT_PREFIX + t for t in passage_tokens(title_translation or "", other)}
+    return frozenset(tokens)
+
+
+def _overview_leads(gen: Generation, query: Query, candidates: set[int]) -> set[int]:
+    """The rows of the lead paragraphs of candidate articles whose title holds every word of an
+    overview question (empty when the question is not one)."""
+    if any(t in SPECIFIC_WORDS for t in words(query.text)):
+        return set()
+    concepts = query_concepts(query.text, query.lang)
+    if not concepts:
+        return set()
+    leads: set[int] = set()
+    for article_id in {gen.passages[row].article_id for row in candidates}:
+        rows = gen.paragraph_rows(article_id, 0)
+        if not rows:
+            continue
+        first = gen.passages[rows[0]]
+        title = _title_tokens(first.title, first.title_translation, first.lang)
+        if all(any(form in title for form, _ in c.forms) for c in concepts):
+            leads.update(rows)
+    return leads

@@ -116,6 +116,10 @@ class Generation:
     def __len__(self) -> int:
         return len(self.passages)
 
+    def paragraph_rows(self, article_id: str, paragraph: int) -> list[int]:
+        """The rows of one paragraph of an article, in reading order (empty when there is none)."""
+        return self._paragraphs.get((article_id, paragraph), [])
+
     def paragraph(self, row: int) -> list[Passage]:
         """The passages of the paragraph that passage `row` belongs to, in reading order."""
         p = self.passages[row]

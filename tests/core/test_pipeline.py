@@ -128,6 +128,29 @@ def test_a_french_question_meets_an_english_passage_through_its_translation(read
     assert without.abstained or without.citations[0].passage.article_id != HELIOS
 
 
+@pytest.mark.parametrize(
+    "question, article",
+    [
+        ("Que sait-on de la restructuration d'OpenAI ?", "microsoft-openai-restructuration.md"),
+        ("Parle-moi de la restructuration d'OpenAI", "microsoft-openai-restructuration.md"),
+        ("What is AMD's Helios?", HELIOS),
+        ("Tell me about Helios", HELIOS),
+    ],
+)
+def test_an_overview_question_is_answered_from_the_article_lead(ready, question, article):
+    answer = ready.ask(question)
+    assert not answer.abstained
+    top = answer.citations[0].passage
+    assert (top.article_id, top.paragraph, top.position) == (article, 0, 0), answer.citations[0].text
+
+
+def test_a_narrow_question_in_the_title_words_is_not_an_overview(ready):
+    # Every word is in the title ("... Microsoft garde environ 27 %"), but it asks for a figure.
+    answer = ready.ask("Combien Microsoft garde-t-il ?")
+    assert not answer.abstained
+    assert answer.citations[0].passage.paragraph != 0 and "27 %" in answer.text
+
+
 def test_french_out_of_scope_question_abstains_in_french(ready):
     answer = ready.ask("Quel temps fera-t-il demain à Lyon ?")
     assert answer.abstained
