@@ -185,8 +185,9 @@ def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
             for q in questions:
                 total = time.perf_counter()
                 lang = timed("check + detect_lang", lambda q: detect_lang(pipeline.check_question(q)), q)
-                query = Query(q, lang)
-                vec = timed("encode query (MiniLM)", pipeline.embedder.encode_queries, [q])
+                translation = timed("translate question (fr->en)", pipeline.translate_question, q, lang)
+                query = Query(q, lang, translation=translation)
+                vec = timed("encode query (MiniLM)", pipeline.embedder.encode_queries, [translation or q])
                 timed("FAISS search (index of gen)", gen.search_dense, vec, candidates)
                 concepts = timed("query concepts (stems/dict)", query.concepts)
                 timed("BM25 scores (all passages)", gen.lexical.scores, concepts, len(gen))
@@ -206,11 +207,13 @@ def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
     # retrieve() repeats encode+search+concepts+BM25; what is left is fusion and sorting (median of
     # the per-call differences, which can come out slightly negative from noise: clipped at 0).
     med["  of which fusion/sort"] = max(0.0, statistics.median(residual))
-    ask_total = med["check + detect_lang"] + med["retrieve() total"] + med["answerer.answer"]
+    ask_total = (med["check + detect_lang"] + med["translate question (fr->en)"] + med["retrieve() total"]
+                 + med["answerer.answer"])
     print(f"\nwhere ask's time goes (median per call over {len(steps['retrieve() total'])} calls; "
-          f"ask ~= detect + retrieve + answer = {ask_total:.2f} ms)")
+          f"ask ~= detect + translate + retrieve + answer = {ask_total:.2f} ms)")
     order = [
         "check + detect_lang",
+        "translate question (fr->en)",
         "retrieve() total",
         "encode query (MiniLM)",
         "FAISS search (index of gen)",
@@ -220,7 +223,7 @@ def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
         "answerer.answer",
     ]
     for name in order:
-        indent = "  " if name in order[2:7] else ""
+        indent = "  " if name in order[3:8] else ""
         share = 100 * med[name] / ask_total if ask_total else 0
         print(f"  {indent}{name:34}{med[name]:8.2f} ms  {share:5.1f}%")
 
