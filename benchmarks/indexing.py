@@ -103,7 +103,7 @@ def print_phases(title: str, total: float, ph: Phases) -> None:
     order = [
         "read + parse articles (load_corpus)",
         "split into passages (pysbd)",
-        "translate passages (Apertium)",
+        "translate passages (Apertium)",  # runs in a thread while the passages are embedded
         "load previous vectors (+sha256)",
         "embed passages (MiniLM)",
         "BM25 tokens (stem, fold)",
@@ -119,9 +119,11 @@ def print_phases(title: str, total: float, ph: Phases) -> None:
     for name in order:
         if name in ph.ms:
             v = ph.ms[name]
-            if not name.startswith("  "):
+            # Translation overlaps embedding (core/indexer.py): counting both would count it twice.
+            if not name.startswith("  ") and name != "translate passages (Apertium)":
                 accounted += v
-            print(f"    {name:40}{v / 1000:8.2f} s {100 * v / total:5.1f}%")
+            note = "  (in parallel with embedding)" if name == "translate passages (Apertium)" else ""
+            print(f"    {name:40}{v / 1000:8.2f} s {100 * v / total:5.1f}%{note}")
     print(f"    {'other (checksums, keys, locks...)':40}{(total - accounted) / 1000:8.2f} s "
           f"{100 * (total - accounted) / total:5.1f}%")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -208,6 +209,18 @@ def _embed_texts(p: Passage, translations: bool) -> list[str]:
     return texts
 
 
+def _embed_missing(
+    embedder: Embedder, texts: dict[str, str], known: dict[str, np.ndarray], progress: bool
+) -> dict[str, np.ndarray]:
+    """Vectors of the texts (by key) that `known` does not have yet."""
+    todo = [(k, t) for k, t in texts.items() if k not in known]
+    if not todo:
+        return {}
+    log.info("Embedding %d texts", len(todo))
+    vectors = embedder.encode_passages([t for _, t in todo], progress=progress)
+    return {k: v for (k, _), v in zip(todo, vectors, strict=True)}
+
+
 def lexical_tokens(p: Passage) -> list[str]:
     """What BM25 indexes for a passage: its words, and those of its translation in the other language."""
     tokens = passage_tokens(embed_text(p), p.lang)
@@ -239,25 +252,31 @@ def _build(
     before: dict[str, str] = previous.get("articles", {})
     reuse = old.vectors
     passages, reused = _passages(articles, before, old)
-    passages = _translate(passages, old.passages, settings.translate != "off")
+
+    def key(text: str) -> str:
+        return hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{text}".encode()).hexdigest()
+
+    embedder.load()
+    # Apertium runs in its own processes: translating while the passages themselves are embedded
+    # hides most of its time (it was a fifth of a full build, done before embedding). Only the
+    # translations' own vectors wait for it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate") as pool:
+        translated = pool.submit(_translate, passages, old.passages, settings.translate != "off")
+        originals = {key(t): t for t in (embed_text(p) for p in passages)}
+        fresh = _embed_missing(embedder, originals, reuse, progress)
+        passages = translated.result()
     texts: list[str] = []
     row_map: list[int] = []
     for i, p in enumerate(passages):
         for t in _embed_texts(p, settings.translate_dense):
             texts.append(t)
             row_map.append(i)
-    keys = [
-        hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{t}".encode()).hexdigest() for t in texts
-    ]
-    missing = [j for j, k in enumerate(keys) if k not in reuse]
-    embedder.load()
+    keys = [key(t) for t in texts]
+    fresh.update(_embed_missing(embedder, dict(zip(keys, texts, strict=True)), {**reuse, **fresh}, progress))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for j, k in enumerate(keys):
-        if k in reuse:
-            vectors[j] = reuse[k]
-    if missing:
-        log.info("Embedding %d texts for %d passages", len(missing), len({row_map[j] for j in missing}))
-        vectors[missing] = embedder.encode_passages([texts[j] for j in missing], progress=progress)
+        vectors[j] = fresh[k] if k in fresh else reuse[k]
+    missing = [j for j, k in enumerate(keys) if k in fresh]
     tokens = [old.tokens[p.id] if p.id in reused else lexical_tokens(p) for p in passages]
     lexical = LexicalIndex.build(tokens, [embed_text(p) for p in passages])
     kind = choose_faiss_index(settings.faiss_index, len(texts), settings.hnsw_threshold)

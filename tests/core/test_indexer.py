@@ -309,3 +309,47 @@ def test_an_update_splits_and_tokenises_only_the_changed_article(indexed_setting
     again = IndexStore(s.index_dir).load(s.model)
     assert [p.id for p in gen.passages] == [p.id for p in again.passages]
     assert fresh.passages_total == len(gen)
+
+
+def test_translation_runs_while_the_passages_are_embedded(indexed_settings, embedder, monkeypatch):
+    import threading
+
+    from bot.core import indexer
+
+    embedding_started = threading.Event()
+    seen: dict[str, bool] = {}
+    real_translate, real_encode = indexer._translate, embedder.encode_passages
+
+    def translate(*args, **kwargs):
+        # Serial code would embed only after this returns: the event would never be set in time.
+        seen["overlapped"] = embedding_started.wait(timeout=30)
+        return real_translate(*args, **kwargs)
+
+    def encode(texts, **kwargs):
+        embedding_started.set()
+        return real_encode(texts, **kwargs)
+
+    monkeypatch.setattr(indexer, "_translate", translate)
+    monkeypatch.setattr(embedder, "encode_passages", encode)
+    build_index(indexed_settings, embedder, rebuild=True)
+    assert seen == {"overlapped": True}
+
+
+def test_every_vector_is_the_embedding_of_its_own_text(indexed_settings, embedder):
+    import hashlib
+
+    import numpy as np
+
+    from bot.core.indexer import _embed_texts
+
+    build_index(indexed_settings, embedder, rebuild=True)
+    gen = IndexStore(indexed_settings.index_dir).load(indexed_settings.model)
+    texts = [t for p in gen.passages for t in _embed_texts(p, indexed_settings.translate_dense)]
+    rows = [i for i, p in enumerate(gen.passages) for _ in _embed_texts(p, indexed_settings.translate_dense)]
+    assert gen.row_map.tolist() == rows
+    s = indexed_settings
+    keys = [hashlib.sha1(f"{s.model}\0{s.passage_prefix}\0{t}".encode()).hexdigest() for t in texts]
+    assert gen.manifest["embedding_keys"] == keys
+    stored = np.load(gen.path / "embeddings.npy")
+    fresh = embedder.encode_passages(texts)
+    assert np.allclose(stored, fresh, atol=1e-4)
