@@ -182,3 +182,60 @@ async def test_ask_works_in_a_direct_message_where_admin_commands_do_not_exist(s
     result = await bob.slash("ask", question=EN_QUESTION)
 
     assert "432 gigabytes" in result.response.embeds[0].description
+
+
+@pytest.fixture
+def asked(pipeline, monkeypatch):
+    """Records the (question, turns so far) of every call to the real pipeline's ask()."""
+    calls = []
+    real = pipeline.ask
+
+    def spy(question, conversation=None):
+        calls.append(
+            (question, [t.question for t in conversation.turns] if conversation is not None else None)
+        )
+        return real(question, conversation)
+
+    monkeypatch.setattr(pipeline, "ask", spy)
+    return calls
+
+
+async def test_ask_in_a_thread_continues_the_thread_conversation(simcord_env, channel, alice, asked):
+    bot = simcord_env.bot
+    await alice.send(channel, f"{bot.user.mention} What is AMD's Helios?")
+    [thread] = channel.threads
+
+    result = await alice.slash(thread, "ask", question="How much compute will one of them deliver?")
+
+    embed = result.response.embeds[0]
+    assert "2.9 exaflops" in embed.description
+    assert cited_articles(embed)[0] == "amd-helios-rack.md"
+    assert asked[-1] == ("How much compute will one of them deliver?", ["What is AMD's Helios?"])
+    # The /ask turn is now part of the thread's conversation, for chat as for /ask.
+    assert [t.question for t in bot.sessions.get(thread.id).conversation.turns] == [
+        "What is AMD's Helios?",
+        "How much compute will one of them deliver?",
+    ]
+
+
+async def test_a_private_ask_in_a_thread_uses_the_conversation_without_joining_it(
+    simcord_env, channel, alice, asked
+):
+    bot = simcord_env.bot
+    await alice.send(channel, f"{bot.user.mention} What is AMD's Helios?")
+    [thread] = channel.threads
+
+    result = await alice.slash(
+        thread, "ask", question="How much compute will one of them deliver?", private=True
+    )
+
+    assert result.ephemeral and "2.9 exaflops" in result.response.embeds[0].description
+    assert asked[-1][1] == ["What is AMD's Helios?"]
+    assert [t.question for t in bot.sessions.get(thread.id).conversation.turns] == ["What is AMD's Helios?"]
+
+
+async def test_ask_in_a_channel_has_no_conversation(simcord_env, channel, alice, asked):
+    await alice.slash(channel, "ask", question=EN_QUESTION)
+    await alice.slash(channel, "ask", question="How much compute will one of them deliver?")
+    assert [conversation for _, conversation in asked] == [None, None]
+    assert channel.id not in simcord_env.bot.sessions

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.conversations import Session
 from bot.discord_app.render import answer_embed, search_embed
 from bot.discord_app.sending import NO_MENTIONS
 from bot.discord_app.views import AnswerView
@@ -49,11 +51,25 @@ class AskCog(commands.Cog):
         # public (after a public defer, the first message replaces the public "thinking…" notice).
         question = self.bot.pipeline.check_question(question)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        answer = await asyncio.to_thread(self.bot.pipeline.ask, question)
+        session = self._session(interaction)
+        async with session.lock if session else contextlib.nullcontext():
+            answer = await asyncio.to_thread(
+                self.bot.pipeline.ask, question, session.conversation if session else None
+            )
+            # A private answer is not part of what the thread shares: later questions there do not
+            # build on a turn the others never saw.
+            if session is not None and not private:
+                session.conversation.add(question, answer)
         view = AnswerView(answer, self.bot.feedback)
         view.message = await interaction.followup.send(
             embed=answer_embed(answer), view=view, ephemeral=private, wait=True, allowed_mentions=NO_MENTIONS
         )
+
+    def _session(self, interaction: discord.Interaction) -> Session | None:
+        """The conversation /ask continues: a thread's or a DM's, the one chat keeps there too."""
+        if interaction.guild is None or isinstance(interaction.channel, discord.Thread):
+            return self.bot.sessions.get(interaction.channel_id)  # type: ignore[arg-type]
+        return None
 
     @app_commands.command(
         name="search", description="Show the passages closest to a query, with their scores."
