@@ -23,7 +23,8 @@ class RetrievalSettings(BaseSettings):
     # e5-style models want "query: " / "passage: "; the bundled model wants none.
     query_prefix: str = ""
     passage_prefix: str = ""
-    # Translate passages into the other language at index time (Apertium; see core/translate.py).
+    # Translate passages into the other language at index time, and French questions into English
+    # when asked (Apertium; see core/translate.py and core/live_translate.py). "off" does neither.
     translate: Literal["auto", "off"] = "auto"
     # Also embed the English translation of French passages (helps an English-only model).
     translate_dense: bool = True

@@ -36,7 +36,7 @@ class Passage:
     position: int
     # The paragraph of the article the passage is part of (numbered from 0 in reading order): a
     # citation shows the whole paragraph.
-    paragraph: int = 0
+    paragraph: int
     # The passage machine-translated into the other language, one line per sentence (or None).
     translation: str | None = None
     title_translation: str | None = None
@@ -67,8 +67,7 @@ class Citation:
         return " ".join(" ".join(p.translation.split()) for p in parts if p.translation)
 
     def to_json(self) -> dict:
-        """The citation in the batch output format of the evaluation set: `text` is the cited
-        paragraph, `quote` the passage in it that matched the question."""
+        """The citation in the evaluation set's batch format (`text` the paragraph, `quote` the passage)."""
         return {
             "source": self.passage.article_id,
             "title": self.passage.title,

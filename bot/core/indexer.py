@@ -260,11 +260,15 @@ def _build(
     # Apertium runs in its own processes: translating while the passages themselves are embedded
     # hides most of its time (it was a fifth of a full build, done before embedding). Only the
     # translations' own vectors wait for it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate") as pool:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate")
+    try:
         translated = pool.submit(_translate, passages, old.passages, settings.translate != "off")
         originals = {key(t): t for t in (embed_text(p) for p in passages)}
         fresh = _embed_missing(embedder, originals, reuse, progress)
         passages = translated.result()
+    finally:
+        # After an error, the build (and its lock) does not wait for Apertium to finish.
+        pool.shutdown(wait=False, cancel_futures=True)
     texts: list[str] = []
     row_map: list[int] = []
     for i, p in enumerate(passages):

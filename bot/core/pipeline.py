@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,10 @@ from bot.config import RetrievalSettings
 from bot.core.answerer import Answerer
 from bot.core.embedder import Embedder
 from bot.core.indexer import build_index, is_stale
+from bot.core.live_translate import live_translator
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang, sentence_spans
-from bot.core.translate import live_translator
 from bot.errors import (
     BotError,
     BuildInProgress,
@@ -50,6 +51,11 @@ class Pipeline:
 
         Returns the build report when a build happened, else None.
         """
+        if self.settings.translate != "off":
+            # Starting Apertium's chains takes about half a second: done while the model loads.
+            threading.Thread(
+                target=self.translate_question, args=("Quelle est la question ?", "fr"), daemon=True
+            ).start()
         self.embedder.load()
         report = None
         if build_if_needed:
@@ -87,7 +93,6 @@ class Pipeline:
         sentence_spans("Une phrase. Another one.", "fr")
         sentence_spans("One sentence. Another one.", "en")
         translate_word("question", "en", "fr")
-        self.translate_question("Quelle est la question ?", "fr")  # starts the Apertium pipeline
         self.embedder.encode_queries(["warm-up"])
 
     def reload(self) -> Generation:

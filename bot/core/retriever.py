@@ -153,7 +153,7 @@ class Retriever:
         factors = [1.0]
         if query.needs_context:
             # The context-aware form counts a little less: the question itself should decide.
-            texts.append(f"{query.context} {query.text}")
+            texts.append(f"{query.context} {query.translation or query.text}")
             factors.append(0.9)
         vectors = self.embedder.encode_queries(texts)
         out: dict[int, float] = {}

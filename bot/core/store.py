@@ -19,7 +19,7 @@ import os
 import platform
 import shutil
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -105,25 +105,28 @@ class Generation:
         """The generation's folder name."""
         return self.path.name
 
+    # (article, paragraph) -> its passages' rows in reading order, for citations.
+    _paragraphs: dict[tuple[str, int], tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        # (article, paragraph) -> its passages' rows in reading order, for citations.
-        self._paragraphs: dict[tuple[str, int], list[int]] = {}
+        groups: dict[tuple[str, int], list[int]] = {}
         for row, p in enumerate(self.passages):
-            self._paragraphs.setdefault((p.article_id, p.paragraph), []).append(row)
-        for rows in self._paragraphs.values():
-            rows.sort(key=lambda r: self.passages[r].position)
+            groups.setdefault((p.article_id, p.paragraph), []).append(row)
+        self._paragraphs = {
+            k: tuple(sorted(rows, key=lambda r: self.passages[r].position)) for k, rows in groups.items()
+        }
 
     def __len__(self) -> int:
         return len(self.passages)
 
-    def paragraph_rows(self, article_id: str, paragraph: int) -> list[int]:
+    def paragraph_rows(self, article_id: str, paragraph: int) -> tuple[int, ...]:
         """The rows of one paragraph of an article, in reading order (empty when there is none)."""
-        return self._paragraphs.get((article_id, paragraph), [])
+        return self._paragraphs.get((article_id, paragraph), ())
 
     def paragraph(self, row: int) -> list[Passage]:
         """The passages of the paragraph that passage `row` belongs to, in reading order."""
         p = self.passages[row]
-        return [self.passages[r] for r in self._paragraphs.get((p.article_id, p.paragraph), [row])]
+        return [self.passages[r] for r in self._paragraphs[(p.article_id, p.paragraph)]]
 
     def search_dense(self, query: np.ndarray, k: int) -> list[dict[int, float]]:
         """For each query vector, the best cosine of up to k passages (max over their vectors)."""

@@ -15,9 +15,9 @@ from filelock import FileLock
 
 from bot.config import RetrievalSettings
 from bot.core.answerer import NO_ANSWER
+from bot.core.live_translate import live_available
 from bot.core.pipeline import Pipeline
 from bot.core.store import IndexStore
-from bot.core.translate import available
 from bot.errors import EmptyQuestion, QuestionTooLong
 from bot.models import Conversation
 
@@ -115,7 +115,7 @@ def test_citations_show_whole_paragraphs_each_once(ready):
     assert len(answer.citations[0].paragraph) == 2 and "72 MI450" in answer.citations[0].text
 
 
-@pytest.mark.skipif(not available("fr", "en"), reason="Apertium is not installed")
+@pytest.mark.skipif(not live_available("fr", "en"), reason="Apertium is not installed")
 def test_a_french_question_meets_an_english_passage_through_its_translation(ready, monkeypatch):
     question = "Qui sera l'un des premiers clients du rack d'AMD ?"
     answer = ready.ask(question)

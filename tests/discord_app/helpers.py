@@ -78,6 +78,7 @@ def huge_answer(
                 end=passage_chars,
                 lang="fr",
                 position=i,
+                paragraph=i,
             ),
             0.5,
         )

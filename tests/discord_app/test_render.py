@@ -103,6 +103,7 @@ def test_full_passages_carry_a_machine_translation_for_readers_of_the_other_lang
         end=10,
         lang="fr",
         position=0,
+        paragraph=0,
         translation="OpenAI obtains an option on 160 million shares.",
         title_translation="Title",
     )
@@ -113,3 +114,47 @@ def test_full_passages_carry_a_machine_translation_for_readers_of_the_other_lang
     shown = passage_messages(english)[0][0].description
     assert french.text in shown and "Machine translation" in shown and "160 million shares" in shown
     assert passage_messages(french_reader)[0][0].description == french.text
+
+
+def test_full_passages_show_the_whole_paragraph_and_its_translation():
+    from dataclasses import replace
+
+    from bot.models import Answer, Citation, Passage
+
+    first = Passage(
+        id="p1",
+        article_id="a.md",
+        title="Titre",
+        text="OpenAI obtient une option sur 160 millions d'actions.",
+        start=0,
+        end=53,
+        lang="fr",
+        position=0,
+        paragraph=0,
+        translation="OpenAI obtains an option on 160 million shares.",
+    )
+    second = replace(
+        first,
+        id="p2",
+        text="Le mécanisme suit des paliers.",
+        start=54,
+        end=84,
+        position=1,
+        translation="The mechanism follows\nsteps.",
+    )
+    cited = Citation(1, second, 0.9, (first, second))
+    assert cited.text == f"{first.text} {second.text}"
+    assert cited.translation == "OpenAI obtains an option on 160 million shares. The mechanism follows steps."
+    answer = Answer(
+        question="How many shares?", text="... [1]", citations=(cited,), abstained=False, lang="en"
+    )
+    shown = passage_messages(answer)[0][0].description
+    assert shown.startswith(cited.text) and shown.endswith(cited.translation)
+
+    # One passage of the paragraph without a translation: no half-translated paragraph is shown.
+    partial = Citation(1, second, 0.9, (replace(first, translation=None), second))
+    assert partial.translation is None
+    answer = Answer(
+        question="How many shares?", text="... [1]", citations=(partial,), abstained=False, lang="en"
+    )
+    assert passage_messages(answer)[0][0].description == partial.text
