@@ -66,6 +66,9 @@ FOLLOW_UP_PRONOUNS = {
         "y",
     },
 }
+# Weight of the words of a question's machine translation, relative to its own words (0.4-0.8 gave
+# the same results on the dev and held-out sets).
+TRANSLATION_WEIGHT = 0.5
 # A question with fewer content words than this is read together with the previous one.
 MIN_OWN_CONCEPTS = 2
 # News articles put the essentials first (the lead): their first passage gets a small head start.
@@ -124,6 +127,16 @@ class Query:
     def concepts(self) -> list[Concept]:
         """The weighted lexical concepts of the question (and of its context when it needs it)."""
         concepts = query_concepts(self.text, self.lang)
+        if self.translation:
+            # The translation's words (in context, unlike the dictionary's word-by-word ones) meet
+            # English passages and the English translations of French ones.
+            seen = {c.word for c in concepts}
+            other: Lang = "en" if self.lang == "fr" else "fr"
+            concepts += [
+                c
+                for c in query_concepts(self.translation, other, weight=TRANSLATION_WEIGHT)
+                if c.word not in seen
+            ]
         if self.needs_context:
             seen = {c.word for c in concepts}
             concepts += [
