@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -260,15 +260,23 @@ def _build(
     # Apertium runs in its own processes: translating while the passages themselves are embedded
     # hides most of its time (it was a fifth of a full build, done before embedding). Only the
     # translations' own vectors wait for it.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="translate")
-    try:
-        translated = pool.submit(_translate, passages, old.passages, settings.translate != "off")
-        originals = {key(t): t for t in (embed_text(p) for p in passages)}
-        fresh = _embed_missing(embedder, originals, reuse, progress)
-        passages = translated.result()
-    finally:
-        # After an error, the build (and its lock) does not wait for Apertium to finish.
-        pool.shutdown(wait=False, cancel_futures=True)
+    result: dict[str, list[Passage] | BaseException] = {}
+
+    def translate_all(to_translate: list[Passage]) -> None:
+        try:
+            result["passages"] = _translate(to_translate, old.passages, settings.translate != "off")
+        except BaseException as exc:  # handed to the build's thread below
+            result["error"] = exc
+
+    # A daemon thread: after an embedding error neither the build nor the process waits for Apertium.
+    worker = threading.Thread(target=translate_all, args=(passages,), name="translate", daemon=True)
+    worker.start()
+    originals = {key(t): t for t in (embed_text(p) for p in passages)}
+    fresh = _embed_missing(embedder, originals, reuse, progress)
+    worker.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    passages = result["passages"]  # type: ignore[assignment]
     texts: list[str] = []
     row_map: list[int] = []
     for i, p in enumerate(passages):

@@ -47,18 +47,45 @@ def live_available(src: Lang, dst: Lang) -> bool:
 
 
 def _escape(text: str) -> str:
+    # Lone surrogates (possible in JSON input) cannot be encoded: they become "?".
+    text = text.encode("utf-8", "replace").decode("utf-8")
     text = " ".join(_CONTROL.sub(" ", text).split())
     return "".join("\\" + c if c in _RESERVED else c for c in text)
 
 
 def _unescape(text: str) -> str:
-    text = text.removesuffix(_BLOCK_END).replace("[]", "")
-    text = re.sub(r"(?<!\\)<[^<>\s]*>", " ", text)  # tags of words a stage could not generate
-    return " ".join(re.sub(r"\\(.)", r"\1", text).split())
+    """Apertium's output as plain text: escapes undone, tags of words it could not generate dropped."""
+    text = text.removesuffix(_BLOCK_END)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if c == "<":
+            end = text.find(">", i)
+            inner = text[i + 1 : end] if end != -1 else ""
+            if inner and "<" not in inner and not any(ch.isspace() for ch in inner):
+                out.append(" ")
+                i = end + 1
+                continue
+        if text.startswith("[]", i):
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return " ".join("".join(out).split())
 
 
 class LiveTranslator:
-    """Translates short texts (questions) through Apertium chains kept running, one per direction."""
+    """Translates short texts (questions) through Apertium chains kept running, one per direction.
+
+    `start` brings a chain up (blocking, up to `start_timeout`); `translate` never does: a question
+    that finds no running chain asks for one in the background and goes without translation, so no
+    question waits more than `timeout`.
+    """
 
     def __init__(self, timeout: float = QUESTION_TIMEOUT_S, start_timeout: float = START_TIMEOUT_S) -> None:
         self.timeout = timeout
@@ -66,7 +93,32 @@ class LiveTranslator:
         self._procs: dict[tuple[str, str], subprocess.Popen] = {}
         self._failures: dict[tuple[str, str], int] = {}
         self._resting_until: dict[tuple[str, str], float] = {}
+        self._starting: set[tuple[str, str]] = set()
         self._locks = {pair: threading.Lock() for pair in PIVOTS}
+
+    def start(self, src: Lang, dst: Lang) -> bool:
+        """Bring the chain for this direction up and check it answers; whether it is ready."""
+        pair = (src, dst)
+        if pair not in PIVOTS or not live_available(src, dst):
+            return False
+        lock = self._locks[pair]
+        if not lock.acquire(timeout=self.start_timeout):
+            return False
+        try:
+            if self._running(pair):
+                return True
+            if time.monotonic() < self._resting_until.get(pair, 0.0):
+                return False
+            try:
+                self._procs[pair] = self._start(pair)
+                self._ask(pair, "Bonjour" if src == "fr" else "Hello", self.start_timeout)
+            except (OSError, ValueError, TimeoutError, subprocess.SubprocessError) as exc:
+                self._failed(pair, exc)
+                return False
+            return True
+        finally:
+            self._starting.discard(pair)
+            lock.release()
 
     def translate(self, text: str, src: Lang, dst: Lang) -> str | None:
         """`text` in `dst`, or None when it cannot be done now (no Apertium, a failure, a timeout)."""
@@ -74,44 +126,55 @@ class LiveTranslator:
         if src == dst or pair not in PIVOTS or not text.strip() or not live_available(src, dst):
             return None
         lock = self._locks[pair]
-        # A question never waits long behind another one stuck in a chain: it goes without.
-        if not lock.acquire(timeout=self.start_timeout if pair not in self._procs else self.timeout):
+        # A question never waits long behind another one (or behind a start): it goes without.
+        if not lock.acquire(timeout=self.timeout):
             return None
         try:
-            if time.monotonic() < self._resting_until.get(pair, 0.0):
+            if not self._running(pair):
+                self._start_in_background(pair)
                 return None
             try:
-                out = self._ask(pair, _escape(text))
-            except (OSError, ValueError, TimeoutError, subprocess.SubprocessError) as exc:
-                self._stop(pair)
-                failures = self._failures[pair] = self._failures.get(pair, 0) + 1
-                if failures >= MAX_FAILURES:
-                    self._failures[pair] = 0
-                    self._resting_until[pair] = time.monotonic() + REST_S
-                    log.warning(
-                        "Question translation %s->%s failed %d times (%s); off for %.0f s",
-                        src,
-                        dst,
-                        failures,
-                        exc,
-                        REST_S,
-                    )
-                else:
-                    log.warning(
-                        "Question translation %s->%s failed (%s); answering without it", src, dst, exc
-                    )
+                out = self._ask(pair, _escape(text), self.timeout)
+            except (OSError, TimeoutError, subprocess.SubprocessError) as exc:
+                self._failed(pair, exc)
                 return None
             self._failures[pair] = 0
             return _unescape(out) or None
         finally:
             lock.release()
 
-    def _ask(self, pair: tuple[str, str], escaped: str) -> str:
+    def _running(self, pair: tuple[str, str]) -> bool:
         proc = self._procs.get(pair)
-        timeout = self.timeout
-        if proc is None or proc.poll() is not None:
-            proc = self._procs[pair] = self._start(pair)
-            timeout = self.start_timeout
+        return proc is not None and proc.poll() is None
+
+    def _start_in_background(self, pair: tuple[str, str]) -> None:
+        # Called with the lock held: at most one start per direction at a time, none while resting.
+        if pair in self._starting or time.monotonic() < self._resting_until.get(pair, 0.0):
+            return
+        self._starting.add(pair)
+        threading.Thread(
+            target=self.start, args=pair, name=f"apertium-{pair[0]}-{pair[1]}", daemon=True
+        ).start()
+
+    def _failed(self, pair: tuple[str, str], exc: Exception) -> None:
+        """Stop a failed chain; after MAX_FAILURES in a row the direction rests for REST_S."""
+        self._stop(pair)
+        failures = self._failures[pair] = self._failures.get(pair, 0) + 1
+        if failures >= MAX_FAILURES:
+            self._failures[pair] = 0
+            self._resting_until[pair] = time.monotonic() + REST_S
+            log.warning(
+                "Question translation %s->%s failed %d times (%s); off for %.0f s",
+                *pair,
+                failures,
+                exc,
+                REST_S,
+            )
+        else:
+            log.warning("Question translation %s->%s failed (%s); answering without it", *pair, exc)
+
+    def _ask(self, pair: tuple[str, str], escaped: str, timeout: float) -> str:
+        proc = self._procs[pair]
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(escaped.encode("utf-8") + _BLOCK_END.encode() + b"\0")
         proc.stdin.flush()
@@ -168,10 +231,15 @@ class LiveTranslator:
         proc.wait()
 
     def close(self) -> None:
-        """Stop the running chains (they start again on the next call)."""
+        """Stop the running chains (`start` brings them up again)."""
         for pair, lock in self._locks.items():
-            with lock:
+            # At exit a start may still hold the lock: do not wait for it, stop what is there.
+            locked = lock.acquire(timeout=self.timeout)
+            try:
                 self._stop(pair)
+            finally:
+                if locked:
+                    lock.release()
 
 
 _live: LiveTranslator | None = None

@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.config import RetrievalSettings
 from bot.core.answerer import Answerer
 from bot.core.embedder import Embedder
 from bot.core.indexer import build_index, is_stale
-from bot.core.live_translate import live_translator
+from bot.core.live_translate import START_TIMEOUT_S, live_translator
 from bot.core.retriever import Query, Retriever
 from bot.core.store import Generation, IndexStore
 from bot.core.text import detect_lang, sentence_spans
@@ -51,11 +52,11 @@ class Pipeline:
 
         Returns the build report when a build happened, else None.
         """
+        starter = None
         if self.settings.translate != "off":
-            # Starting Apertium's chains takes about half a second: done while the model loads.
-            threading.Thread(
-                target=self.translate_question, args=("Quelle est la question ?", "fr"), daemon=True
-            ).start()
+            # Starting Apertium's chain takes 0.1-0.5 s: done while the model and the index load.
+            starter = threading.Thread(target=live_translator().start, args=("fr", "en"), daemon=True)
+            starter.start()
         self.embedder.load()
         report = None
         if build_if_needed:
@@ -68,6 +69,9 @@ class Pipeline:
                     raise
                 log.warning("%s Serving the current index.", exc.user_message)
         self._preload()
+        if starter is not None:
+            # Ready means French questions are translated from the first one (bounded wait).
+            starter.join(timeout=START_TIMEOUT_S)
         if self._gen is None:
             try:
                 self.reload()
@@ -175,6 +179,12 @@ class Pipeline:
                     dict.fromkeys(c.passage.article_id for c in previous.answer.citations[:1])
                 ),
             )
+            if query.needs_context:
+                # The previous question joins this one in the dense search: in English too.
+                query = replace(
+                    query,
+                    context_translation=self.translate_question(previous.question, previous.answer.lang),
+                )
         hits = self.retriever.retrieve(gen, query, max(self.settings.citations, 3))
         answer = self.answerer.answer(gen, question, lang, hits, self.settings.citations)
         latency = (time.perf_counter() - started) * 1000

@@ -105,6 +105,8 @@ class Query:
     # The question machine-translated into English when it is French: the bundled model reads
     # English, so this form is the one searched by meaning (BM25 reads the question as asked).
     translation: str | None = None
+    # The previous question in English, when it was French and this one leans on it.
+    context_translation: str | None = None
 
     @property
     def needs_context(self) -> bool:
@@ -166,7 +168,7 @@ class Retriever:
         factors = [1.0]
         if query.needs_context:
             # The context-aware form counts a little less: the question itself should decide.
-            texts.append(f"{query.context} {query.translation or query.text}")
+            texts.append(f"{query.context_translation or query.context} {query.translation or query.text}")
             factors.append(0.9)
         vectors = self.embedder.encode_queries(texts)
         out: dict[int, float] = {}

@@ -239,3 +239,19 @@ async def test_ask_in_a_channel_has_no_conversation(simcord_env, channel, alice,
     await alice.slash(channel, "ask", question="How much compute will one of them deliver?")
     assert [conversation for _, conversation in asked] == [None, None]
     assert channel.id not in simcord_env.bot.sessions
+
+
+async def test_a_private_ask_in_a_dm_joins_the_dm_conversation(simcord_env, asked):
+    # In a DM only the asker sees anything: "private" hides nothing from anyone, so the turn counts.
+    bob = simcord_env.create_user("bob")
+    await bob.send_dm("What is AMD's Helios?")
+    dm = bob.dm_channel
+
+    result = await bob.slash("ask", question="How much compute will one of them deliver?", private=True)
+
+    assert "2.9 exaflops" in result.response.embeds[0].description
+    assert asked[-1] == ("How much compute will one of them deliver?", ["What is AMD's Helios?"])
+    assert [t.question for t in simcord_env.bot.sessions.get(dm.id).conversation.turns] == [
+        "What is AMD's Helios?",
+        "How much compute will one of them deliver?",
+    ]

@@ -56,9 +56,9 @@ class AskCog(commands.Cog):
             answer = await asyncio.to_thread(
                 self.bot.pipeline.ask, question, session.conversation if session else None
             )
-            # A private answer is not part of what the thread shares: later questions there do not
-            # build on a turn the others never saw.
-            if session is not None and not private:
+            # A private answer is not part of what a thread shares: later questions there do not
+            # build on a turn the others never saw. In a DM only the asker sees anything anyway.
+            if session is not None and (not private or interaction.guild is None):
                 session.conversation.add(question, answer)
         view = AnswerView(answer, self.bot.feedback)
         view.message = await interaction.followup.send(
