@@ -32,8 +32,9 @@ _RESERVED = set("\\^$[]{}/@<>*#+~")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What ends one block of text in the stream format (a sentence end and an empty superblank).
 _BLOCK_END = ".[][\n]"
+# The longest a question waits for its translation (or for the lock another question holds).
 QUESTION_TIMEOUT_S = 2.0
-# The first question of a chain also waits for its ~25 processes to start and load dictionaries.
+# The longest `start` waits for a chain's ~25 processes to start, load dictionaries and answer.
 START_TIMEOUT_S = 15.0
 # After this many failures in a row a direction rests for REST_S before it is tried again.
 MAX_FAILURES = 3

@@ -153,7 +153,7 @@ class Pipeline:
         return question
 
     def translate_question(self, question: str, lang: Lang) -> str | None:
-        """A French question in English for the dense search (None for English, or without Apertium)."""
+        """A French question in English, for the search (None for English, without Apertium, or on a failure)."""
         if lang != "fr" or self.settings.translate == "off":
             return None
         return live_translator().translate(question, "fr", "en")
