@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/scale.py --sizes 50000    # any sizes
 
 Both indexes are made by the project's own `bot.core.store.make_faiss_index` (flat, and HNSW with
-M=32, efConstruction=80, efSearch=96); efSearch is then swept to find the smallest value with
+M=32, efConstruction=80, and the efSearch it sets); efSearch is then swept to find the smallest value with
 recall@10 >= 0.95 against exact search.
 
 The vectors are not uniform random (on which every index looks bad and nothing is realistic):
@@ -133,12 +133,7 @@ def main() -> int:
         x = data[:n]
         print(f"\n--- {n:,} vectors: choose_faiss_index('auto', {n:,}, {args.threshold:,}) -> "
               f"'{choose_faiss_index('auto', n, args.threshold)}'")
-        gc.collect()
-        rss0 = C.rss_mb()
-        t = time.perf_counter()
-        flat = make_faiss_index(x, "flat")
-        flat_build = time.perf_counter() - t
-        flat_rss = C.rss_mb() - rss0
+        flat, flat_build, flat_rss = _timed_build(make_faiss_index, x, "flat")
         flat_bytes = _bytes(flat, faiss, args.no_serialize, n * DIM * 4)
         truth = flat.search(queries, 10)[1]
         lat_flat = single_query_latency(flat, queries)
@@ -146,12 +141,7 @@ def main() -> int:
         print(f"flat : build {flat_build:7.2f} s, {flat_bytes / 2**20:8.1f} MiB (RSS +{flat_rss:.0f} MiB), "
               f"query p50 {sf['p50']:.3f} ms p95 {sf['p95']:.3f} ms")
 
-        gc.collect()
-        rss0 = C.rss_mb()
-        t = time.perf_counter()
-        hnsw = make_faiss_index(x, "hnsw")
-        hnsw_build = time.perf_counter() - t
-        hnsw_rss = C.rss_mb() - rss0
+        hnsw, hnsw_build, hnsw_rss = _timed_build(make_faiss_index, x, "hnsw")
         hnsw_bytes = _bytes(hnsw, faiss, args.no_serialize, None)
         default_ef = hnsw.hnsw.efSearch
         print(f"hnsw : build {hnsw_build:7.2f} s ({hnsw_build / flat_build if flat_build else 0:.0f}x flat), "
@@ -173,23 +163,10 @@ def main() -> int:
                 break
         hnsw.hnsw.efSearch = default_ef
         # Side-by-side re-measure of flat vs HNSW at the default efSearch (interleaved).
-        lf, lh = [], []
-        for i in range(len(queries)):
-            q = queries[i : i + 1]
-            for idx, bucket in ((flat, lf), (hnsw, lh)) if i % 2 == 0 else ((hnsw, lh), (flat, lf)):
-                t = time.perf_counter()
-                idx.search(q, 10)
-                bucket.append((time.perf_counter() - t) * 1000)
+        lf, lh = _interleaved(flat, hnsw, queries, 10)
         # The retriever asks for CANDIDATES (100) neighbours, not 10: HNSW then searches with
         # max(efSearch, k), so its cost at the bot's k is what matters.
-        lf100, lh100 = [], []
-        for i in range(len(queries)):
-            q = queries[i : i + 1]
-            pair = ((flat, lf100), (hnsw, lh100))
-            for idx, bucket in pair if i % 2 == 0 else pair[::-1]:
-                t = time.perf_counter()
-                idx.search(q, BOT_K)
-                bucket.append((time.perf_counter() - t) * 1000)
+        lf100, lh100 = _interleaved(flat, hnsw, queries, BOT_K)
         rec100 = recall_at_k(hnsw.search(queries, BOT_K)[1], flat.search(queries, BOT_K)[1], BOT_K)
         print(f"  at the retriever's k={BOT_K} (efSearch {default_ef}): "
               f"flat p50 {C.percentile(lf100, 50):.3f} / p95 "
@@ -206,30 +183,30 @@ def main() -> int:
         print(f"  recall@{BOT_K} (p50 latency) at higher efSearch: " + ", ".join(parts))
         meets = [ef for ef, (rec, _, _) in sorted(sweep.items()) if rec >= RECALL_TARGET]
         ef_ok = meets[0] if meets else None
-        rec96 = sweep[default_ef][0]
+        rec_default = sweep[default_ef][0]
         print(f"  interleaved, efSearch {default_ef}: flat p50 {C.percentile(lf, 50):.3f} / p95 "
               f"{C.percentile(lf, 95):.3f} ms, hnsw p50 {C.percentile(lh, 50):.3f} / "
               f"p95 {C.percentile(lh, 95):.3f} ms, "
               f"speed-up p50 {C.percentile(lf, 50) / C.percentile(lh, 50):.1f}x")
-        print(f"  recall@10 at efSearch {default_ef}: {rec96:.4f} -> target {RECALL_TARGET} "
-              f"{C.verdict(rec96 >= RECALL_TARGET)}; smallest efSearch meeting it: {ef_ok}")
+        print(f"  recall@10 at efSearch {default_ef}: {rec_default:.4f} -> target {RECALL_TARGET} "
+              f"{C.verdict(rec_default >= RECALL_TARGET)}; smallest efSearch meeting it: {ef_ok}")
         rows.append(dict(n=n, auto=choose_faiss_index("auto", n, args.threshold), flat_build=flat_build,
                          flat_p50=C.percentile(lf, 50), flat_p95=C.percentile(lf, 95),
                          flat_mb=flat_bytes / 2**20,
                          hnsw_build=hnsw_build, hnsw_p50=C.percentile(lh, 50), hnsw_p95=C.percentile(lh, 95),
-                         hnsw_mb=hnsw_bytes / 2**20, rec96=rec96, ef_ok=ef_ok,
+                         hnsw_mb=hnsw_bytes / 2**20, rec_default=rec_default, ef_ok=ef_ok,
                          flat_p50_k100=C.percentile(lf100, 50), hnsw_p50_k100=C.percentile(lh100, 50),
                          ef_ok_p95=sweep[ef_ok][2] if ef_ok else float("nan")))
         del flat, hnsw
         gc.collect()
 
-    print("\nsummary (latency: one query per call, interleaved flat/HNSW at efSearch 96)")
+    print("\nsummary (latency: one query per call, interleaved flat/HNSW at the default efSearch)")
     print(f"{'n':>10}{'auto':>6}{'flat build':>11}{'flat p50':>9}{'flat p95':>9}{'flat MiB':>9}"
-          f"{'hnsw build':>11}{'hnsw p50':>9}{'hnsw p95':>9}{'hnsw MiB':>9}{'R@10 ef96':>10}{'ef>=.95':>8}")
+          f"{'hnsw build':>11}{'hnsw p50':>9}{'hnsw p95':>9}{'hnsw MiB':>9}{'R@10 dflt':>10}{'ef>=.95':>8}")
     for r in rows:
         print(f"{r['n']:>10,}{r['auto']:>6}{r['flat_build']:10.2f}s{r['flat_p50']:9.3f}{r['flat_p95']:9.3f}"
               f"{r['flat_mb']:9.1f}{r['hnsw_build']:10.1f}s{r['hnsw_p50']:9.3f}{r['hnsw_p95']:9.3f}"
-              f"{r['hnsw_mb']:9.1f}{r['rec96']:10.4f}{str(r['ef_ok']):>8}"
+              f"{r['hnsw_mb']:9.1f}{r['rec_default']:10.4f}{str(r['ef_ok']):>8}"
               f"   (k=100: flat {r['flat_p50_k100']:.2f} ms, hnsw {r['hnsw_p50_k100']:.2f} ms)")
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
@@ -238,6 +215,29 @@ def main() -> int:
               f"hnsw {per100k('hnsw_mb'):.1f} MiB "
               f"(from the two largest sizes)")
     return 0
+
+
+def _timed_build(make_faiss_index, x, kind: str):
+    """(index, build seconds, RSS growth in MiB) of one index made by the project's factory."""
+    gc.collect()
+    rss0 = C.rss_mb()
+    t = time.perf_counter()
+    index = make_faiss_index(x, kind)
+    return index, time.perf_counter() - t, C.rss_mb() - rss0
+
+
+def _interleaved(a, b, queries, k: int) -> tuple[list[float], list[float]]:
+    """Single-query latencies (ms) of two indexes, alternating which goes first, for a fair ratio."""
+    la: list[float] = []
+    lb: list[float] = []
+    for i in range(len(queries)):
+        q = queries[i : i + 1]
+        pair = ((a, la), (b, lb))
+        for idx, bucket in pair if i % 2 == 0 else pair[::-1]:
+            t = time.perf_counter()
+            idx.search(q, k)
+            bucket.append((time.perf_counter() - t) * 1000)
+    return la, lb
 
 
 def _bytes(index, faiss, estimate: bool, fallback: int | None) -> int:

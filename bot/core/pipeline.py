@@ -166,18 +166,13 @@ class Pipeline:
         previous = conversation.turns[-1] if conversation and conversation.turns else None
         default: Lang = previous.answer.lang if previous else "fr"
         lang = detect_lang(question, default=default)
-        translation = self.translate_question(question, lang)
-        query = Query(question, lang, translation=translation)
+        query = Query(question, lang, translation=self.translate_question(question, lang))
         if previous is not None:
-            query = Query(
-                question,
-                lang,
-                translation=translation,
+            query = replace(
+                query,
                 context=previous.question,
                 context_lang=previous.answer.lang,
-                context_articles=tuple(
-                    dict.fromkeys(c.passage.article_id for c in previous.answer.citations[:1])
-                ),
+                context_articles=tuple(c.passage.article_id for c in previous.answer.citations[:1]),
             )
             if query.needs_context:
                 # The previous question joins this one in the dense search: in English too.

@@ -282,28 +282,21 @@ def test_no_second_resolution_dns_rebinding(server, monkeypatch, connects):
 # --- limits ---------------------------------------------------------------------------------------
 
 
-def test_too_many_redirects(server):
+@pytest.mark.parametrize(
+    "path, limits, message",
+    [
+        ("/loop/0", {}, "redirects more than 3 times"),
+        ("/hop/1", {"max_redirects": 0}, "redirects more than 0 times"),
+        ("/big-length", {}, "larger than the limit of 10,000 bytes"),  # declared Content-Length
+        ("/big-chunked", {}, "larger than the limit of 10,000 bytes"),  # counted while reading
+        ("/image", {}, "image/png"),
+        ("/missing", {}, "404"),
+    ],
+)
+def test_a_page_over_a_limit_or_unusable_is_refused_with_the_reason(server, path, limits, message):
     base, _ = server
-    with pytest.raises(FetchError, match="redirects more than 3 times"):
-        fetch_url(f"{base}/loop/0", settings("127.0.0.1"))
-
-
-def test_zero_redirects_allowed(server):
-    base, _ = server
-    with pytest.raises(FetchError, match="redirects more than 0 times"):
-        fetch_url(f"{base}/hop/1", settings("127.0.0.1", max_redirects=0))
-
-
-def test_declared_length_over_cap(server):
-    base, _ = server
-    with pytest.raises(FetchError, match="larger than the limit of 10,000 bytes"):
-        fetch_url(f"{base}/big-length", settings("127.0.0.1"))
-
-
-def test_chunked_body_over_cap(server):
-    base, _ = server
-    with pytest.raises(FetchError, match="larger than the limit of 10,000 bytes"):
-        fetch_url(f"{base}/big-chunked", settings("127.0.0.1"))
+    with pytest.raises(FetchError, match=message):
+        fetch_url(f"{base}{path}", settings("127.0.0.1", **limits))
 
 
 def test_chunked_body_under_cap_is_read_whole(server):
@@ -319,18 +312,6 @@ def test_slow_drip_times_out(server, path):
     with pytest.raises(FetchError, match="did not answer within 1 second"):
         fetch_url(f"{base}{path}", settings("127.0.0.1", timeout_seconds=1))
     assert time.monotonic() - start < 2.5
-
-
-def test_wrong_content_type(server):
-    base, _ = server
-    with pytest.raises(FetchError, match="image/png"):
-        fetch_url(f"{base}/image", settings("127.0.0.1"))
-
-
-def test_error_status(server):
-    base, _ = server
-    with pytest.raises(FetchError, match="404"):
-        fetch_url(f"{base}/missing", settings("127.0.0.1"))
 
 
 def test_connection_refused_is_a_fetch_error():

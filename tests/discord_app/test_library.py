@@ -43,6 +43,9 @@ async def test_article_shows_facts_and_first_lines(simcord_env, channel, alice, 
     embed = result.response.embeds[0]
     assert embed.title == "AMD shows Helios, the rack that will carry the MI450"
     assert embed.description.startswith("At the Open Compute Project summit in San Jose")
+    # The first paragraph (two passages) reads as written; the next paragraph starts after a blank line.
+    assert "MI450 accelerators. A single Helios rack holds 72 MI450 GPUs" in embed.description
+    assert "Vera Rubin racks.\n\nEach MI450 will carry 432 gigabytes" in embed.description
     fields = {f.name: f.value for f in embed.fields}
     [info] = [a for a in pipeline.articles() if a.id == "amd-helios-rack.md"]
     assert fields == {

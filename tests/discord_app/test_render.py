@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import discord
 import pytest
 
@@ -13,7 +15,7 @@ from bot.discord_app.render import (
     search_embed,
     update_text,
 )
-from bot.models import ArticleInfo, UpdateReport
+from bot.models import Answer, ArticleInfo, Citation, Passage, UpdateReport
 
 from .helpers import huge_answer, words
 
@@ -91,37 +93,9 @@ def test_update_text_reports_changes():
     assert update_text(same) == "The index is already up to date (24 passages)."
 
 
-def test_full_passages_carry_a_machine_translation_for_readers_of_the_other_language():
-    from bot.models import Answer, Citation, Passage
-
-    french = Passage(
-        id="p1",
-        article_id="a.md",
-        title="Titre",
-        text="OpenAI obtient une option sur 160 millions d'actions.",
-        start=0,
-        end=10,
-        lang="fr",
-        position=0,
-        paragraph=0,
-        translation="OpenAI obtains an option on 160 million shares.",
-        title_translation="Title",
-    )
-    cited = (Citation(1, french, 0.9),)
-    english = Answer(question="How many shares?", text="... [1]", citations=cited, abstained=False, lang="en")
-    french_reader = Answer(question="Combien ?", text="... [1]", citations=cited, abstained=False, lang="fr")
-
-    shown = passage_messages(english)[0][0].description
-    assert french.text in shown and "Machine translation" in shown and "160 million shares" in shown
-    assert passage_messages(french_reader)[0][0].description == french.text
-
-
-def test_full_passages_show_the_whole_paragraph_and_its_translation():
-    from dataclasses import replace
-
-    from bot.models import Answer, Citation, Passage
-
-    first = Passage(
+def french_passage(**changes) -> Passage:
+    """A French passage with its English machine translation."""
+    base = Passage(
         id="p1",
         article_id="a.md",
         title="Titre",
@@ -132,9 +106,25 @@ def test_full_passages_show_the_whole_paragraph_and_its_translation():
         position=0,
         paragraph=0,
         translation="OpenAI obtains an option on 160 million shares.",
+        title_translation="Title",
     )
-    second = replace(
-        first,
+    return replace(base, **changes)
+
+
+def test_full_passages_carry_a_machine_translation_for_readers_of_the_other_language():
+    french = french_passage()
+    cited = (Citation(1, french, 0.9),)
+    english = Answer(question="How many shares?", text="... [1]", citations=cited, abstained=False, lang="en")
+    french_reader = Answer(question="Combien ?", text="... [1]", citations=cited, abstained=False, lang="fr")
+
+    shown = passage_messages(english)[0][0].description
+    assert french.text in shown and "Machine translation" in shown and "160 million shares" in shown
+    assert passage_messages(french_reader)[0][0].description == french.text
+
+
+def test_full_passages_show_the_whole_paragraph_and_its_translation():
+    first = french_passage()
+    second = french_passage(
         id="p2",
         text="Le mécanisme suit des paliers.",
         start=54,

@@ -63,13 +63,15 @@ def find_article(articles: Sequence[ArticleInfo], name: str) -> ArticleInfo:
 
 
 def opening(pipeline: Pipeline, article_id: str, chars: int = OPENING_CHARS) -> str:
-    """The first passages of an article, up to about `chars` characters."""
-    passages = pipeline.passages(article_id)
+    """The first passages of an article, up to about `chars` characters, paragraphs kept apart."""
     text = ""
-    for p in passages:
+    paragraph = None
+    for p in pipeline.passages(article_id):
         if len(text) >= chars:
             break
-        text = f"{text}\n\n{p.text}" if text else p.text
+        # Passages of one paragraph read on as one text; a new paragraph starts after a blank line.
+        text += (" " if p.paragraph == paragraph else "\n\n") + p.text if text else p.text
+        paragraph = p.paragraph
     return L.shorten(text, chars)
 
 
