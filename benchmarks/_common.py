@@ -200,7 +200,7 @@ def random_embedder(model_name: str):
     any model: to build big indexes quickly when only their size matters (memory, BM25/fusion time)."""
     import numpy as np
 
-    from bot.core.embedder import Embedder
+    from bot.core.index.embedder import Embedder
 
     class RandomEmbedder(Embedder):
         def load(self) -> None:
@@ -282,7 +282,7 @@ def source_sentences() -> dict[str, list[str]]:
     """Sentences of the bundled corpus and of the dev evaluation corpus (when present), per language."""
     import re
 
-    from bot.core.corpus import load_corpus
+    from bot.core.ingest.corpus import load_corpus
 
     pools: dict[str, list[str]] = {"fr": [], "en": []}
     for folder in (BUNDLED_CORPUS, DEV_CORPUS):

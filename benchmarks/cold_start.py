@@ -67,9 +67,9 @@ def child(index: Path, corpus: Path) -> None:
 
     faiss.omp_set_num_threads(C.THREADS)
     t = mark("import faiss", t)
-    from bot.core.embedder import Embedder
-    from bot.core.indexer import is_stale
-    from bot.core.store import IndexStore
+    from bot.core.index.build import is_stale
+    from bot.core.index.embedder import Embedder
+    from bot.core.index.store import IndexStore
 
     settings = C.retrieval_settings(corpus, index)
     embedder = Embedder(settings.model)
@@ -89,8 +89,8 @@ def child(index: Path, corpus: Path) -> None:
     lazy = [
         ("  lazy: language identifier (py3langid)", "bot.core.text", "_identifier", ()),
         ("  lazy: sentence segmenter (pysbd fr)", "bot.core.text", "_segmenter", ("fr",)),
-        ("  lazy: FreeDict dictionaries (crosslingual)", "bot.core.crosslingual", "_tables", ()),
-        ("  lazy: stemmers + stop words", "bot.core.lexical", "stopwords", ("fr",)),
+        ("  lazy: FreeDict dictionaries (crosslingual)", "bot.core.search.crosslingual", "_tables", ()),
+        ("  lazy: stemmers + stop words", "bot.core.index.lexical", "stopwords", ("fr",)),
     ]
     import importlib
 

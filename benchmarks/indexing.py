@@ -53,7 +53,8 @@ class Phases:
 @contextmanager
 def instrumented(pipeline):
     """Wrap (for this process only) the pieces of the build, by name; missing names are skipped."""
-    from bot.core import indexer, store
+    from bot.core.index import build as indexer
+    from bot.core.index import store
 
     ph = Phases()
     patches = []
@@ -119,7 +120,7 @@ def print_phases(title: str, total: float, ph: Phases) -> None:
     for name in order:
         if name in ph.ms:
             v = ph.ms[name]
-            # Translation overlaps embedding (core/indexer.py): counting both would count it twice.
+            # Translation overlaps embedding (core/index/build.py): counting both would count it twice.
             if not name.startswith("  ") and name != "translate passages (Apertium)":
                 accounted += v
             note = "  (in parallel with embedding)" if name == "translate passages (Apertium)" else ""
@@ -142,9 +143,9 @@ def main() -> int:
 
     C.limit_threads()
     C.quiet_logs()
-    from bot.core.corpus import load_corpus
-    from bot.core.indexer import embed_text
-    from bot.core.passages import split_article
+    from bot.core.index.build import embed_text
+    from bot.core.ingest.corpus import load_corpus
+    from bot.core.ingest.passages import split_article
 
     work = C.make_tempdir("indexing")
     try:

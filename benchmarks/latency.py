@@ -47,7 +47,7 @@ def main() -> int:
     import faiss
     import numpy as np
 
-    from bot.core.retriever import Query
+    from bot.core.search.retriever import Query
     from bot.core.text import detect_lang
 
     work = C.make_tempdir("latency")
@@ -142,7 +142,7 @@ def _vectors(gen, pipeline):
     try:
         return np.load(gen.path / "embeddings.npy", allow_pickle=False)
     except Exception:
-        from bot.core.indexer import embed_text
+        from bot.core.index.build import embed_text
 
         return pipeline.embedder.encode_passages([embed_text(p) for p in gen.passages])
 
@@ -167,7 +167,7 @@ def _batching(embedder, questions) -> None:
 
 def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
     """Median time of each step of `Pipeline.ask`, by calling the pieces as ask does."""
-    from bot.core import retriever as R
+    from bot.core.search import retriever as R
 
     steps: dict[str, list[float]] = {}
 

@@ -49,9 +49,10 @@ def child(index: Path, corpus: Path, mode: str) -> None:
     stages: list[tuple[str, dict]] = [("python started", status())]
     C.limit_threads()
     C.quiet_logs()
-    import bot.core.pipeline  # noqa: F401
     import faiss  # noqa: F401
     import sentence_transformers  # noqa: F401
+
+    import bot.core.pipeline  # noqa: F401
 
     stages.append(("imports (torch, sentence-transformers, faiss, bot)", status()))
     from bot.core.pipeline import Pipeline
@@ -77,7 +78,7 @@ def child(index: Path, corpus: Path, mode: str) -> None:
         import numpy as np
 
         if mode == "mmap_ifc":
-            # The change proposed for bot/core/store.py, simulated here: FAISS's IO_FLAG_MMAP_IFC
+            # The change proposed for bot/core/index/store.py, simulated here: FAISS's IO_FLAG_MMAP_IFC
             # (zero-copy mapping of flat/HNSW vectors) instead of IO_FLAG_MMAP, which still copies.
             import faiss
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/scale.py --max 1000000    # adds 1M (HNSW build: several minutes)
     .venv/bin/python benchmarks/scale.py --sizes 50000    # any sizes
 
-Both indexes are made by the project's own `bot.core.store.make_faiss_index` (flat, and HNSW with
+Both indexes are made by the project's own `bot.core.index.store.make_faiss_index` (flat, and HNSW with
 M=32, efConstruction=80, and the efSearch it sets); efSearch is then swept to find the smallest value with
 recall@10 >= 0.95 against exact search.
 
@@ -31,7 +31,7 @@ import _common as C
 
 DIM = 384
 RECALL_TARGET = 0.95
-BOT_K = 100  # bot.core.retriever.CANDIDATES
+BOT_K = 100  # bot.core.search.retriever.CANDIDATES
 EF_SWEEP = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
@@ -115,7 +115,7 @@ def main() -> int:
     import faiss
     import numpy as np
 
-    from bot.core.store import choose_faiss_index, make_faiss_index
+    from bot.core.index.store import choose_faiss_index, make_faiss_index
 
     sizes = args.sizes or [n for n in (10_000, 100_000, 1_000_000) if n <= args.max]
     C.header("scale: exact (IndexFlatIP) vs HNSW (M=32) on a synthetic embedding mixture")

@@ -152,8 +152,8 @@ def answer_batch(pipeline, lines: list[tuple[int, dict | None, str | None]], out
 
 
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.core.embedder import Embedder
-    from bot.core.indexer import build_index
+    from bot.core.index.build import build_index
+    from bot.core.index.embedder import Embedder
 
     s = settings.retrieval
     report = build_index(
@@ -222,7 +222,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.core.ingest import ingest
+    from bot.core.ingest.add import ingest
 
     results = ingest(args.sources, settings.retrieval.corpus_dir, settings.ingest)
     failed = 0
@@ -235,8 +235,8 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         else:
             print(f"{source}: {result.status} as {result.article_id} ({result.title})")
     if failed < len(results):
-        from bot.core.embedder import Embedder
-        from bot.core.indexer import build_index
+        from bot.core.index.build import build_index
+        from bot.core.index.embedder import Embedder
 
         s = settings.retrieval
         report = build_index(

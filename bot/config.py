@@ -24,7 +24,7 @@ class RetrievalSettings(BaseSettings):
     query_prefix: str = ""
     passage_prefix: str = ""
     # Translate passages into the other language at index time, and French questions into English
-    # when asked (Apertium; see core/translate.py and core/live_translate.py). "off" does neither.
+    # when asked (Apertium; see core/translate/apertium.py and core/translate/live.py). "off" does neither.
     translate: Literal["auto", "off"] = "auto"
     # Also embed the English translation of French passages (helps an English-only model).
     translate_dense: bool = True
@@ -33,7 +33,7 @@ class RetrievalSettings(BaseSettings):
     # "auto" picks exact search for small indexes and HNSW for large ones.
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(50_000, ge=1)
-    # Below this confidence the bot says the articles do not answer (see core/answerer.py).
+    # Below this confidence the bot says the articles do not answer (see core/answer/answerer.py).
     abstain_threshold: float = 0.5
     feedback_file: Path = Path("feedback/feedback.jsonl")
 

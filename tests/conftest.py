@@ -72,7 +72,7 @@ def embedder():
     """The bundled model, loaded once for the whole session (loading costs seconds)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from bot.core.embedder import Embedder
+    from bot.core.index.embedder import Embedder
 
     e = Embedder()
     e.load()
@@ -121,13 +121,13 @@ def pipeline(settings, embedder) -> Callable[..., object]:
 @pytest.fixture
 def use_session_embedder(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
     """Make code that builds its own Embedder (the CLI) get the session's loaded one instead."""
-    import bot.core.embedder
+    import bot.core.index.embedder
     import bot.core.pipeline
 
     def shared(*args, **kwargs):
         return embedder
 
-    monkeypatch.setattr(bot.core.embedder, "Embedder", shared)
+    monkeypatch.setattr(bot.core.index.embedder, "Embedder", shared)
     monkeypatch.setattr(bot.core.pipeline, "Embedder", shared)
 
 
@@ -135,7 +135,7 @@ def use_session_embedder(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
 def dev_index_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     """The dev corpus and its index, built once per session; tests get copies (`indexed_settings`)."""
     from bot.config import RetrievalSettings
-    from bot.core.indexer import build_index
+    from bot.core.index.build import build_index
 
     root = tmp_path_factory.mktemp("dev-index-template")
     corpus = copy_dev_corpus(root / "corpus")

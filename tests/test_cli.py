@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.store import IndexStore
+from bot.core.index.store import IndexStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ANSWER_KEYS = {"id", "answer", "abstained", "citations", "latency_ms"}

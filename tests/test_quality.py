@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import translate
+from bot.core.translate import apertium as translate
 from bot.evaluation import answer_all, read_questions, score
 
 HELDOUT = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout"

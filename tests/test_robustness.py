@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import bot.core.indexer as indexer
+import bot.core.index.build as indexer
 import bot.core.pipeline as pipeline_module
 from bot.cli import main
-from bot.core.corpus import Skipped, load_corpus
-from bot.core.indexer import build_index
-from bot.core.store import CURRENT, MANIFEST, IndexStore
+from bot.core.index.build import build_index
+from bot.core.index.store import CURRENT, MANIFEST, IndexStore
+from bot.core.ingest.corpus import Skipped, load_corpus
 from bot.errors import IndexCorrupt
 
 

@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.config import RetrievalSettings
-from bot.core.answerer import Answerer
-from bot.core.embedder import Embedder
-from bot.core.indexer import build_index, is_stale
-from bot.core.live_translate import START_TIMEOUT_S, live_translator
-from bot.core.retriever import Query, Retriever
-from bot.core.store import Generation, IndexStore
+from bot.core.answer.answerer import Answerer
+from bot.core.index.build import build_index, is_stale
+from bot.core.index.embedder import Embedder
+from bot.core.index.store import Generation, IndexStore
+from bot.core.search.retriever import Query, Retriever
 from bot.core.text import detect_lang, sentence_spans
+from bot.core.translate.live import START_TIMEOUT_S, live_translator
 from bot.errors import (
     BotError,
     BuildInProgress,
@@ -91,7 +91,7 @@ class Pipeline:
     def _preload(self) -> None:
         # What the first question would otherwise load lazily (language identifier, sentence
         # splitters, dictionaries, the model's first pass): up to a second, paid at start-up instead.
-        from bot.core.crosslingual import translate_word
+        from bot.core.search.crosslingual import translate_word
 
         detect_lang("Quelle est la question ? What is the question?")
         sentence_spans("Une phrase. Another one.", "fr")

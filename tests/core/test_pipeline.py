@@ -14,10 +14,10 @@ import pytest
 from filelock import FileLock
 
 from bot.config import RetrievalSettings
-from bot.core.answerer import NO_ANSWER
-from bot.core.live_translate import live_available
+from bot.core.answer.answerer import NO_ANSWER
+from bot.core.index.store import IndexStore
 from bot.core.pipeline import Pipeline
-from bot.core.store import IndexStore
+from bot.core.translate.live import live_available
 from bot.errors import EmptyQuestion, QuestionTooLong
 from bot.models import Conversation
 

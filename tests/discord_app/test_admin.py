@@ -142,7 +142,7 @@ async def test_a_second_reindex_while_one_runs_is_told_so(
 async def test_a_build_started_elsewhere_is_reported(simcord_env, channel, admin, pipeline):
     from filelock import FileLock
 
-    from bot.core.store import IndexStore
+    from bot.core.index.store import IndexStore
 
     with FileLock(str(IndexStore(pipeline.settings.index_dir).lock_path)):  # e.g. `python -m bot index`
         result = await admin.slash(channel, "reindex")

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.ingest import IngestResult, ingest_bytes, ingest_url
+from bot.core.ingest.add import IngestResult, ingest_bytes, ingest_url
 from bot.discord_app import limits as L
 from bot.discord_app.render import update_text
 from bot.discord_app.sending import NO_MENTIONS, send_private

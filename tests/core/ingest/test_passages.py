@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.core.passages import MAX_CHARS, MAX_PARAGRAPH_CHARS, split_article
+from bot.core.ingest.passages import MAX_CHARS, MAX_PARAGRAPH_CHARS, split_article
 from bot.models import Article
 
 
@@ -66,7 +66,7 @@ def test_offsets_are_exact_on_synthetic_text():
 
 
 def test_offsets_are_exact_on_the_dev_corpus(dev_corpus):
-    from bot.core.corpus import load_corpus
+    from bot.core.ingest.corpus import load_corpus
 
     articles, skipped = load_corpus(dev_corpus)
     assert len(articles) == 4 and not skipped

@@ -81,7 +81,7 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         raise IngestError(f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
     meta: dict = {}
     if path.suffix.lower() in HTML_SUFFIXES:
-        from bot.core.extract import extract_html
+        from bot.core.ingest.extract import extract_html
 
         page = extract_html(content)
         body, title = page.text, page.title

@@ -13,13 +13,13 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from bot.config import RetrievalSettings
-from bot.core.corpus import corpus_files, file_checksum, load_corpus
-from bot.core.embedder import Embedder
-from bot.core.lexical import MT_PREFIX, LexicalIndex, passage_tokens
-from bot.core.passages import split_article
-from bot.core.store import IndexStore, Reusable, choose_faiss_index
+from bot.core.index.embedder import Embedder
+from bot.core.index.lexical import MT_PREFIX, LexicalIndex, passage_tokens
+from bot.core.index.store import IndexStore, Reusable, choose_faiss_index
+from bot.core.ingest.corpus import corpus_files, file_checksum, load_corpus
+from bot.core.ingest.passages import split_article
 from bot.core.text import sentence_spans
-from bot.core.translate import translate
+from bot.core.translate.apertium import translate
 from bot.errors import BotError, BuildInProgress, CorpusError
 from bot.models import Article, Passage, UpdateReport
 

@@ -6,10 +6,10 @@ import pytest
 from filelock import FileLock
 
 from bot.cli import main
-from bot.core.corpus import read_article
-from bot.core.indexer import build_index, is_stale
-from bot.core.passages import split_article
-from bot.core.store import IndexStore
+from bot.core.index.build import build_index, is_stale
+from bot.core.index.store import IndexStore
+from bot.core.ingest.corpus import read_article
+from bot.core.ingest.passages import split_article
 from bot.errors import BuildInProgress, CorpusError
 
 HELIOS = "amd-helios-rack.md"
@@ -220,7 +220,8 @@ KILLED_BUILD = r"""
 import sys, time, pathlib
 import numpy as np
 from bot.config import RetrievalSettings
-from bot.core import indexer, store
+from bot.core.index import build as indexer
+from bot.core.index import store
 
 corpus, index, marker = map(pathlib.Path, sys.argv[1:4])
 
@@ -287,7 +288,7 @@ def test_a_build_killed_with_sigkill_leaves_the_previous_index_answering(
 
 
 def test_an_update_splits_and_tokenises_only_the_changed_article(indexed_settings, embedder, monkeypatch):
-    import bot.core.indexer as indexer
+    import bot.core.index.build as indexer
 
     s = indexed_settings
     split, tokenised = [], []
@@ -314,7 +315,7 @@ def test_an_update_splits_and_tokenises_only_the_changed_article(indexed_setting
 def test_translation_runs_while_the_passages_are_embedded(indexed_settings, embedder, monkeypatch):
     import threading
 
-    from bot.core import indexer
+    from bot.core.index import build as indexer
 
     embedding_started = threading.Event()
     seen: dict[str, bool] = {}
@@ -340,7 +341,7 @@ def test_every_vector_is_the_embedding_of_its_own_text(indexed_settings, embedde
 
     import numpy as np
 
-    from bot.core.indexer import _embed_texts
+    from bot.core.index.build import _embed_texts
 
     build_index(indexed_settings, embedder, rebuild=True)
     gen = IndexStore(indexed_settings.index_dir).load(indexed_settings.model)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from bot.core import live_translate as lt
-from bot.core.live_translate import LiveTranslator, live_available
+from bot.core.translate import live as lt
+from bot.core.translate.live import LiveTranslator, live_available
 
 needs_apertium = pytest.mark.skipif(
     not live_available("fr", "en"),

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import IngestSettings
-from bot.core import fetch
-from bot.core.fetch import FetchedPage, address_problem, fetch_url
+from bot.core.ingest import fetch
+from bot.core.ingest.fetch import FetchedPage, address_problem, fetch_url
 from bot.errors import FetchError, UnsafeURL
 
 CAP = 10_000

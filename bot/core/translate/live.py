@@ -21,7 +21,7 @@ import threading
 import time
 from functools import lru_cache
 
-from bot.core.translate import MODES_DIR, PIVOTS, available
+from bot.core.translate.apertium import MODES_DIR, PIVOTS, available
 from bot.models import Lang
 
 log = logging.getLogger(__name__)

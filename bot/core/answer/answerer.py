@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.core.lexical import MT_PREFIX, cognate, concept, content_words, stem, words
-from bot.core.passages import MAX_CHARS
-from bot.core.retriever import Hit
-from bot.core.store import Generation
+from bot.core.index.lexical import MT_PREFIX, cognate, concept, content_words, stem, words
+from bot.core.index.store import Generation
+from bot.core.ingest.passages import MAX_CHARS
+from bot.core.search.retriever import Hit
 from bot.core.text import fold
 from bot.models import Answer, Citation, Lang
 

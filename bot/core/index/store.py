@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.lexical import LexicalIndex
+from bot.core.index.lexical import LexicalIndex
 from bot.errors import IndexCorrupt, IndexMissing, ModelMismatch
 from bot.models import Article, ArticleInfo, Passage
 

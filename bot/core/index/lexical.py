@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.crosslingual import translate_word
+from bot.core.search.crosslingual import translate_word
 from bot.core.text import clean, fold
 from bot.models import Lang
 

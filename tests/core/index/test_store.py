@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from bot.config import BUNDLED_MODEL
-from bot.core.corpus import load_corpus
-from bot.core.indexer import build_index, fingerprint
-from bot.core.passages import split_article
-from bot.core.store import GENERATIONS, KEEP_GENERATIONS, MANIFEST, IndexStore, sha256_file
+from bot.core.index.build import build_index, fingerprint
+from bot.core.index.store import GENERATIONS, KEEP_GENERATIONS, MANIFEST, IndexStore, sha256_file
+from bot.core.ingest.corpus import load_corpus
+from bot.core.ingest.passages import split_article
 from bot.errors import IndexCorrupt, IndexMissing, ModelMismatch
 
 OPENAI_AMD = "openai-amd.md"

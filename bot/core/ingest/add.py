@@ -19,7 +19,7 @@ from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
-from bot.core.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
+from bot.core.ingest.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
 from bot.core.text import clean, detect_lang
 from bot.errors import IngestError
 
@@ -128,7 +128,7 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
 
     meta: dict[str, object]
     if kind == "html":
-        from bot.core.extract import extract_html
+        from bot.core.ingest.extract import extract_html
 
         try:
             page = extract_html(content, url)
@@ -179,7 +179,7 @@ def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
         content = _decode(raw, path.name, html=is_html)
         url = None
         if is_html:
-            from bot.core.extract import extract_html
+            from bot.core.ingest.extract import extract_html
 
             body = extract_html(content).text
         else:
@@ -331,7 +331,7 @@ def ingest_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -
 
 def ingest_url(url: str, corpus_dir: Path, settings: IngestSettings) -> IngestResult:
     """Fetch a web page and store it; the same URL again updates its article instead of adding one."""
-    from bot.core.fetch import fetch_url
+    from bot.core.ingest.fetch import fetch_url
 
     page = fetch_url(url.strip(), settings)
     final_url = urldefrag(page.final_url)[0]

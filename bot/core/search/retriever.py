@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.core.embedder import Embedder
-from bot.core.lexical import MT_PREFIX, Concept, passage_tokens, query_concepts, words
-from bot.core.store import Generation
+from bot.core.index.embedder import Embedder
+from bot.core.index.lexical import MT_PREFIX, Concept, passage_tokens, query_concepts, words
+from bot.core.index.store import Generation
 from bot.models import Lang, Passage
 
 CANDIDATES = 100

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.corpus import corpus_files, load_corpus, read_article
+from bot.core.ingest.corpus import corpus_files, load_corpus, read_article
 from bot.errors import CorpusError, IngestError
 
 FR_BODY = (

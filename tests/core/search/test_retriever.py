@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.retriever import TRANSLATION_WEIGHT, Query
+from bot.core.search.retriever import TRANSLATION_WEIGHT, Query
 
 
 def test_a_translated_question_adds_its_new_words_at_a_lower_weight():

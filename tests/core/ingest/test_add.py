@@ -11,8 +11,7 @@ import frontmatter
 import pytest
 
 from bot.config import IngestSettings
-from bot.core.corpus import load_corpus
-from bot.core.ingest import (
+from bot.core.ingest.add import (
     IngestResult,
     body_checksum,
     ingest,
@@ -21,6 +20,7 @@ from bot.core.ingest import (
     ingest_url,
     slugify,
 )
+from bot.core.ingest.corpus import load_corpus
 from bot.errors import IngestError, UnsafeURL
 
 FR_MD = """---

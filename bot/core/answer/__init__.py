@@ -1,0 +1,1 @@
+"""Ranked passages -> the answer, cited, or an honest refusal."""

@@ -1,0 +1,1 @@
+"""Passages -> vectors and BM25 in index generations on disk."""

@@ -1,0 +1,1 @@
+"""Files, uploads and web pages -> articles -> passages."""

@@ -1,0 +1,1 @@
+"""Optional Apertium machine translation (shown to readers of the other language)."""
