@@ -20,6 +20,8 @@ from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
 from bot.core.ingest.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
+from bot.core.ingest.frontmatter import FrontMatterError
+from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
 from bot.errors import IngestError
 
@@ -124,8 +126,6 @@ def _as_text(value: object) -> str | None:
 
 def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | None = None) -> _Draft:
     """Body and front matter of a decoded document; `name` is the file name shown to users."""
-    import frontmatter
-
     meta: dict[str, object]
     if kind == "html":
         from bot.core.ingest.extract import extract_html
@@ -137,12 +137,9 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
         body, meta = page.text, {"title": page.title, "date": page.date, "author": page.author}
     else:
         try:
-            post = frontmatter.loads(content)
-        except Exception as exc:  # yaml raises several unrelated types
-            raise IngestError(
-                f"Cannot add {name}: its front matter is not valid YAML ({exc.__class__.__name__})."
-            ) from exc
-        body, meta = post.content, dict(post.metadata)
+            meta, body = read_front_matter(content)
+        except FrontMatterError as exc:
+            raise IngestError(f"Cannot add {name}: its front matter is refused: {exc}.") from exc
     body = clean(body).strip()
     if not body:
         raise IngestError(f"Cannot add {name}: it has no text.")
@@ -166,8 +163,6 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
 
 def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
     """The checksum and URL of one corpus file, or None when it cannot be read (the index skips it too)."""
-    import frontmatter
-
     try:
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size)
@@ -184,9 +179,9 @@ def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
             body = extract_html(content).text
         else:
             try:
-                post = frontmatter.loads(content)
-                body, url = post.content, _as_text(post.metadata.get("url"))
-            except Exception:  # invalid YAML: compare the whole text
+                meta, body = read_front_matter(content)
+                url = _as_text(meta.get("url"))
+            except FrontMatterError:  # refused front matter: compare the whole text
                 body = content
     except (OSError, IngestError) as exc:
         log.debug("Not comparing with %s: %s", path, exc)
@@ -272,13 +267,11 @@ def _store(draft: _Draft, corpus_dir: Path) -> IngestResult:
 
 
 def _update(draft: _Draft, old: _Stored, checksum: str) -> IngestResult:
-    import frontmatter
-
     if old.checksum == checksum:
         return IngestResult(old.article_id, draft.title, "duplicate", old.path, old.article_id)
     try:
-        keep = dict(frontmatter.loads(old.path.read_text(encoding="utf-8")).metadata)
-    except Exception:  # unreadable old front matter: the new one replaces it
+        keep = read_front_matter(old.path.read_text(encoding="utf-8"))[0]
+    except (OSError, UnicodeDecodeError, FrontMatterError):  # unreadable old front matter: replaced
         keep = {}
     _write(old.path, _render(draft, keep), replace=True)
     log.info("Updated %s from %s", old.article_id, draft.meta.get("url"))

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.ingest.frontmatter import FrontMatterError
+from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
 from bot.errors import CorpusError, IngestError
 from bot.models import Article
@@ -67,8 +69,6 @@ def _strip_markdown(body: str) -> str:
 
 def read_article(path: Path, corpus_dir: Path) -> Article:
     """Read one article file; raises IngestError with the reason when it cannot be read."""
-    import frontmatter
-
     article_id = path.relative_to(corpus_dir).as_posix()
     raw = path.read_bytes()
     if len(raw) > MAX_FILE_BYTES:
@@ -88,11 +88,9 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         meta = {"date": page.date, "author": page.author}
     else:
         try:
-            post = frontmatter.loads(content)
-        except Exception as exc:  # yaml raises several unrelated types
-            raise IngestError(f"its front matter is not valid YAML ({exc.__class__.__name__})") from exc
-        meta = dict(post.metadata)
-        body = post.content
+            meta, body = read_front_matter(content)
+        except FrontMatterError as exc:
+            raise IngestError(f"its front matter is refused: {exc}") from exc
         title = meta.get("title") or first_heading(body)
         if path.suffix.lower() != ".txt":
             body = _strip_markdown(body)
