@@ -20,6 +20,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
 from bot.core.ingest.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
+from bot.core.ingest.fetch import redact_credentials
 from bot.core.ingest.frontmatter import FrontMatterError
 from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
@@ -358,9 +359,10 @@ def ingest(
             else:
                 results.append(ingest_file(Path(source), corpus_dir, settings.max_bytes))
         except IngestError as exc:
-            log.warning("Could not ingest %s: %s", source, exc.user_message)
+            log.warning("Could not ingest %s: %s", redact_credentials(source), exc.user_message)
             results.append(exc)
         except Exception as exc:  # one bad source must not stop the batch
-            log.exception("Unexpected error while ingesting %s", source)
-            results.append(IngestError(f"Cannot add {source}: unexpected error ({exc.__class__.__name__})."))
+            shown = redact_credentials(source)
+            log.exception("Unexpected error while ingesting %s", shown)
+            results.append(IngestError(f"Cannot add {shown}: unexpected error ({exc.__class__.__name__})."))
     return results
