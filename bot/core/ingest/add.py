@@ -19,7 +19,14 @@ from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
-from bot.core.ingest.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
+from bot.core.ingest.corpus import (
+    HTML_SUFFIXES,
+    MAX_FILE_BYTES,
+    TEXT_SUFFIXES,
+    corpus_files,
+    first_heading,
+    links_outside,
+)
 from bot.core.ingest.fetch import redact_credentials
 from bot.core.ingest.frontmatter import FrontMatterError
 from bot.core.ingest.frontmatter import loads as read_front_matter
@@ -170,6 +177,8 @@ def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
         cached = _stored_cache.get(path)
         if cached and cached[0] == key:
             return cached[1]
+        if links_outside(path, corpus_dir):
+            return None  # not read: the index skips it too
         raw = path.read_bytes()
         is_html = path.suffix.lower() in HTML_SUFFIXES
         content = _decode(raw, path.name, html=is_html)

@@ -47,8 +47,16 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return sorted(files)
 
 
-def file_checksum(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+def links_outside(path: Path, corpus_dir: Path) -> bool:
+    """True when `path` (or a folder on its way) is a symbolic link leading out of `corpus_dir`."""
+    # resolve() follows every link on the way, so a linked folder is caught as well as a linked file.
+    return not path.resolve().is_relative_to(corpus_dir.resolve())
+
+
+def file_checksum(path: Path, corpus_dir: Path | None = None) -> str:
+    """SHA-256 of a file's bytes; a link out of `corpus_dir` is hashed by its target, never read."""
+    if corpus_dir is not None and links_outside(path, corpus_dir):
+        return hashlib.sha256(b"link:" + str(path.resolve()).encode("utf-8", "replace")).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -70,6 +78,9 @@ def _strip_markdown(body: str) -> str:
 def read_article(path: Path, corpus_dir: Path) -> Article:
     """Read one article file; raises IngestError with the reason when it cannot be read."""
     article_id = path.relative_to(corpus_dir).as_posix()
+    if links_outside(path, corpus_dir):
+        # A link to a system file must not get indexed and quoted to every member.
+        raise IngestError("it is a symbolic link to a file outside the corpus folder; not read")
     raw = path.read_bytes()
     if len(raw) > MAX_FILE_BYTES:
         raise IngestError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
