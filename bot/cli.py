@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Settings
+from bot.config import Settings, describe_invalid
 from bot.errors import BotError, QuestionError
 from bot.models import Answer, Conversation, UpdateReport
 
@@ -69,7 +69,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
     if args.log_level:
         settings.log_level = args.log_level
     if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
-        raise ValueError(f"unknown log level {settings.log_level!r}")
+        # Described, not echoed: whatever was typed there could be a secret pasted in the wrong place.
+        raise ValueError("log level (NEWSBOT_LOG_LEVEL or --log-level): use DEBUG, INFO, WARNING or ERROR")
     return settings
 
 
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args)
     except Exception as exc:  # pydantic's ValidationError: a bad environment value
-        _say(f"Invalid configuration: {exc}")
+        _say(f"Invalid configuration: {describe_invalid(exc)}")
         return 2
     # The running bot logs what it does; a one-shot command only shows problems unless asked.
     explicit = args.log_level or "NEWSBOT_LOG_LEVEL" in os.environ or settings.log_level.upper() != "INFO"

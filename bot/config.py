@@ -112,3 +112,34 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     log_level: str = Field("INFO", validation_alias="NEWSBOT_LOG_LEVEL")
+
+
+_ENV_PREFIXES = {
+    "RetrievalSettings": RetrievalSettings.model_config.get("env_prefix", ""),
+    "IngestSettings": IngestSettings.model_config.get("env_prefix", ""),
+    "DiscordSettings": DiscordSettings.model_config.get("env_prefix", ""),
+}
+
+
+def describe_invalid(exc: Exception) -> str:
+    """What is wrong with the settings, naming each variable but never echoing its value.
+
+    A token pasted into the wrong variable must not end up on a terminal or in a log, so the
+    value is left out of the message whatever the setting (pydantic's own text shows it).
+    """
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        # pydantic-settings' SettingsError names the field and source, not the value.
+        return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    prefix = _ENV_PREFIXES.get(exc.title, "")
+    parts = []
+    for err in exc.errors(include_url=False, include_context=False):
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = str(err["msg"])
+        value = err.get("input")
+        if isinstance(value, str) and value.strip():
+            message = message.replace(value, "…")
+        env = f"{prefix}{field}".upper() if err["loc"] else ""
+        parts.append(f"{field} ({env}): {message}" if env else f"{field}: {message}")
+    return "; ".join(parts) + " (the value is not shown, in case it is a secret)"

@@ -82,13 +82,19 @@ def read_jsonl(path: Path) -> list[tuple[int, dict | None, str | None]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"Cannot read {path}: {exc.__class__.__name__}: {exc}") from exc
     out: list[tuple[int, dict | None, str | None]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines also splits on \u2028, \x85 and others, which JSON allows
+    # inside strings, so a valid line would be cut in two and later line numbers would drift.
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except ValueError as exc:
             out.append((n, None, f"line {n}: not JSON ({exc})"))
+            continue
+        except RecursionError:  # deeply nested arrays/objects: this line fails, the others are answered
+            out.append((n, None, f"line {n}: JSON nested too deeply"))
             continue
         if isinstance(item, dict):
             out.append((n, item, None))

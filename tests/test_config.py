@@ -78,6 +78,22 @@ def test_invalid_environment_value_makes_the_cli_exit_2(monkeypatch, capsys):
     assert "Invalid configuration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["DISCORD_COOLDOWN_RATE", "DISCORD_DEV_GUILD_ID", "NEWSBOT_CITATIONS", "NEWSBOT_FAISS_INDEX",
+     "NEWSBOT_INGEST_TIMEOUT_SECONDS", "DISCORD_REPLY_IN_THREAD"],
+)
+def test_an_invalid_value_is_described_never_echoed(name, monkeypatch, capsys):
+    # A token pasted into the wrong variable: pydantic's message would print part of it.
+    monkeypatch.setenv(name, TOKEN)
+    assert main(["ask", "question"]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid configuration" in err and name in err
+    for start in range(0, len(TOKEN) - 8):
+        assert TOKEN[start : start + 8] not in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_command_line_flags_override_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("NEWSBOT_CORPUS_DIR", "/env/corpus")
     monkeypatch.setenv("NEWSBOT_INDEX_DIR", "/env/index")
@@ -121,7 +137,8 @@ def test_unknown_log_level_is_a_configuration_error(how, tmp_path):
     r = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in r.stderr, r.stderr[-500:]
     assert r.returncode == 2
-    assert "LOUD" in r.stderr
+    assert "NEWSBOT_LOG_LEVEL" in r.stderr and "INFO" in r.stderr
+    assert "LOUD" not in r.stderr  # described, never echoed
 
 
 def test_discord_token_is_a_secret(monkeypatch):

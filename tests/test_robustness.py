@@ -116,3 +116,17 @@ def test_an_unknown_faiss_index_type_is_a_configuration_error():
     assert r.returncode == 2
     assert "Invalid configuration" in r.stderr and "faiss_index" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_batch_reader_survives_deep_nesting_and_keeps_unicode_separators(tmp_path):
+    from bot.evaluation import read_jsonl
+
+    deep = "[" * 100_000 + "]" * 100_000
+    valid = json.dumps({"id": "u", "question": "a\u2028b\x85c\u2029d"}, ensure_ascii=False)
+    f = tmp_path / "q.jsonl"
+    f.write_text(f'{{"id": "a", "question": "x"}}\n{deep}\n{valid}\r\n{{"id": "z", "question": "y"}}\n', "utf-8")
+    lines = read_jsonl(f)
+    assert [(n, item is None) for n, item, _ in lines] == [(1, False), (2, True), (3, False), (4, False)]
+    assert "line 2" in lines[1][2]
+    assert lines[2][1]["question"] == "a\u2028b\x85c\u2029d"
+    assert lines[3][1]["id"] == "z"

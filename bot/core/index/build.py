@@ -49,16 +49,16 @@ def corpus_checksums(corpus_dir: Path) -> dict[str, str]:
     """Checksums of the corpus files, keyed by article id, without parsing them (unreadable ones left out)."""
     out = {}
     for p in corpus_files(corpus_dir):
-        checksum = _checksum_or_none(p)
+        checksum = _checksum_or_none(p, corpus_dir)
         if checksum is not None:
             out[p.relative_to(corpus_dir).as_posix()] = checksum
     return out
 
 
-def _checksum_or_none(path: Path) -> str | None:
+def _checksum_or_none(path: Path, corpus_dir: Path) -> str | None:
     # A file can vanish or be unreadable between listing and reading; it is then simply not there.
     try:
-        return file_checksum(path)
+        return file_checksum(path, corpus_dir)
     except OSError:
         return None
 
@@ -306,5 +306,5 @@ def _build(
 
 
 def _skipped_checksums(corpus_dir: Path, paths: list[str]) -> dict[str, str]:
-    checksums = {p: _checksum_or_none(corpus_dir / p) for p in paths}
+    checksums = {p: _checksum_or_none(corpus_dir / p, corpus_dir) for p in paths}
     return {p: c for p, c in checksums.items() if c is not None}

@@ -19,7 +19,17 @@ from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 from bot.config import IngestSettings
-from bot.core.ingest.corpus import HTML_SUFFIXES, MAX_FILE_BYTES, TEXT_SUFFIXES, corpus_files, first_heading
+from bot.core.ingest.corpus import (
+    HTML_SUFFIXES,
+    MAX_FILE_BYTES,
+    TEXT_SUFFIXES,
+    corpus_files,
+    first_heading,
+    links_outside,
+)
+from bot.core.ingest.fetch import redact_credentials
+from bot.core.ingest.frontmatter import FrontMatterError
+from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
 from bot.errors import IngestError
 
@@ -124,8 +134,6 @@ def _as_text(value: object) -> str | None:
 
 def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | None = None) -> _Draft:
     """Body and front matter of a decoded document; `name` is the file name shown to users."""
-    import frontmatter
-
     meta: dict[str, object]
     if kind == "html":
         from bot.core.ingest.extract import extract_html
@@ -137,12 +145,9 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
         body, meta = page.text, {"title": page.title, "date": page.date, "author": page.author}
     else:
         try:
-            post = frontmatter.loads(content)
-        except Exception as exc:  # yaml raises several unrelated types
-            raise IngestError(
-                f"Cannot add {name}: its front matter is not valid YAML ({exc.__class__.__name__})."
-            ) from exc
-        body, meta = post.content, dict(post.metadata)
+            meta, body = read_front_matter(content)
+        except FrontMatterError as exc:
+            raise IngestError(f"Cannot add {name}: its front matter is refused: {exc}.") from exc
     body = clean(body).strip()
     if not body:
         raise IngestError(f"Cannot add {name}: it has no text.")
@@ -166,14 +171,14 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
 
 def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
     """The checksum and URL of one corpus file, or None when it cannot be read (the index skips it too)."""
-    import frontmatter
-
     try:
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size)
         cached = _stored_cache.get(path)
         if cached and cached[0] == key:
             return cached[1]
+        if links_outside(path, corpus_dir):
+            return None  # not read: the index skips it too
         raw = path.read_bytes()
         is_html = path.suffix.lower() in HTML_SUFFIXES
         content = _decode(raw, path.name, html=is_html)
@@ -184,9 +189,9 @@ def _stored_article(path: Path, corpus_dir: Path) -> _Stored | None:
             body = extract_html(content).text
         else:
             try:
-                post = frontmatter.loads(content)
-                body, url = post.content, _as_text(post.metadata.get("url"))
-            except Exception:  # invalid YAML: compare the whole text
+                meta, body = read_front_matter(content)
+                url = _as_text(meta.get("url"))
+            except FrontMatterError:  # refused front matter: compare the whole text
                 body = content
     except (OSError, IngestError) as exc:
         log.debug("Not comparing with %s: %s", path, exc)
@@ -272,13 +277,11 @@ def _store(draft: _Draft, corpus_dir: Path) -> IngestResult:
 
 
 def _update(draft: _Draft, old: _Stored, checksum: str) -> IngestResult:
-    import frontmatter
-
     if old.checksum == checksum:
         return IngestResult(old.article_id, draft.title, "duplicate", old.path, old.article_id)
     try:
-        keep = dict(frontmatter.loads(old.path.read_text(encoding="utf-8")).metadata)
-    except Exception:  # unreadable old front matter: the new one replaces it
+        keep = read_front_matter(old.path.read_text(encoding="utf-8"))[0]
+    except (OSError, UnicodeDecodeError, FrontMatterError):  # unreadable old front matter: replaced
         keep = {}
     _write(old.path, _render(draft, keep), replace=True)
     log.info("Updated %s from %s", old.article_id, draft.meta.get("url"))
@@ -365,9 +368,10 @@ def ingest(
             else:
                 results.append(ingest_file(Path(source), corpus_dir, settings.max_bytes))
         except IngestError as exc:
-            log.warning("Could not ingest %s: %s", source, exc.user_message)
+            log.warning("Could not ingest %s: %s", redact_credentials(source), exc.user_message)
             results.append(exc)
         except Exception as exc:  # one bad source must not stop the batch
-            log.exception("Unexpected error while ingesting %s", source)
-            results.append(IngestError(f"Cannot add {source}: unexpected error ({exc.__class__.__name__})."))
+            shown = redact_credentials(source)
+            log.exception("Unexpected error while ingesting %s", shown)
+            results.append(IngestError(f"Cannot add {shown}: unexpected error ({exc.__class__.__name__})."))
     return results

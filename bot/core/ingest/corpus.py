@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.ingest.frontmatter import FrontMatterError
+from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
 from bot.errors import CorpusError, IngestError
 from bot.models import Article
@@ -45,8 +47,16 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return sorted(files)
 
 
-def file_checksum(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+def links_outside(path: Path, corpus_dir: Path) -> bool:
+    """True when `path` (or a folder on its way) is a symbolic link leading out of `corpus_dir`."""
+    # resolve() follows every link on the way, so a linked folder is caught as well as a linked file.
+    return not path.resolve().is_relative_to(corpus_dir.resolve())
+
+
+def file_checksum(path: Path, corpus_dir: Path | None = None) -> str:
+    """SHA-256 of a file's bytes; a link out of `corpus_dir` is hashed by its target, never read."""
+    if corpus_dir is not None and links_outside(path, corpus_dir):
+        return hashlib.sha256(b"link:" + str(path.resolve()).encode("utf-8", "replace")).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -67,9 +77,10 @@ def _strip_markdown(body: str) -> str:
 
 def read_article(path: Path, corpus_dir: Path) -> Article:
     """Read one article file; raises IngestError with the reason when it cannot be read."""
-    import frontmatter
-
     article_id = path.relative_to(corpus_dir).as_posix()
+    if links_outside(path, corpus_dir):
+        # A link to a system file must not get indexed and quoted to every member.
+        raise IngestError("it is a symbolic link to a file outside the corpus folder; not read")
     raw = path.read_bytes()
     if len(raw) > MAX_FILE_BYTES:
         raise IngestError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
@@ -88,11 +99,9 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         meta = {"date": page.date, "author": page.author}
     else:
         try:
-            post = frontmatter.loads(content)
-        except Exception as exc:  # yaml raises several unrelated types
-            raise IngestError(f"its front matter is not valid YAML ({exc.__class__.__name__})") from exc
-        meta = dict(post.metadata)
-        body = post.content
+            meta, body = read_front_matter(content)
+        except FrontMatterError as exc:
+            raise IngestError(f"its front matter is refused: {exc}") from exc
         title = meta.get("title") or first_heading(body)
         if path.suffix.lower() != ".txt":
             body = _strip_markdown(body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -55,8 +56,21 @@ class _Target:
     addresses: tuple[tuple[int, tuple], ...]  # (family, sockaddr) as returned by getaddrinfo
 
 
+def redact_credentials(url: str) -> str:
+    """`url` without a `user:password@` part, for messages and logs; other text is returned as is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.netloc and "@" in parts.netloc:
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    # Not parsable as a link: still drop anything that looks like userinfo before a host.
+    return re.sub(r"(?<=//)[^/?#\s]*@", "", url)
+
+
 def _show(url: str) -> str:
-    # URLs end up in chat messages: keep them readable.
+    # URLs end up in chat messages and logs: never with credentials, and readable.
+    url = redact_credentials(url)
     return url if len(url) <= 120 else url[:117] + "..."
 
 
@@ -108,6 +122,9 @@ def _check_url(url: str, settings: IngestSettings) -> _Target:
     if scheme not in ("http", "https"):
         what = f"{scheme}: links" if scheme else "links without http:// or https://"
         raise _Refused(f"only http and https links can be fetched, not {what}")
+    if "@" in parts.netloc:
+        # Credentials would be stored in the front matter and shown as the article's link.
+        raise _Refused("it contains a user name or password; remove them (they are never stored or sent)")
     if not parts.hostname:
         raise _Refused("the link has no host name")
     try:

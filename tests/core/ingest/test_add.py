@@ -356,3 +356,15 @@ def test_slugify():
 def test_checksum_ignores_spacing_and_typography():
     assert body_checksum("L’été  arrive\n\nvite") == body_checksum("L'été arrive vite")
     assert body_checksum("L'été arrive vite") != body_checksum("L'été arrive tard")
+
+
+def test_credentials_in_a_link_are_never_stored_logged_or_shown(site, corpus, caplog):
+    base, pages = site
+    pages["/x"] = ("text/html", page("Secret", "A page behind a password.").encode())
+    url = base.replace("//", "//user:hunter2@", 1) + "/x"
+    with caplog.at_level("DEBUG"):
+        [result] = ingest([url], corpus, settings())
+    assert isinstance(result, UnsafeURL)
+    assert "hunter2" not in result.user_message and "user name or password" in result.user_message
+    assert "hunter2" not in caplog.text
+    assert article_files(corpus) == []

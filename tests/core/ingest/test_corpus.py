@@ -203,3 +203,25 @@ def test_a_missing_corpus_folder_is_a_corpus_error(tmp_path):
     with pytest.raises(CorpusError) as info:
         load_corpus(tmp_path / "nowhere")
     assert "nowhere" in info.value.user_message
+
+
+def test_symbolic_links_out_of_the_corpus_are_not_read(tmp_path):
+    corpus = tmp_path / "corpus"
+    outside = tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    secret = outside / "secret.md"
+    secret.write_text("# Secret\n\nroot:x:0:0 the system file that must never be quoted.\n", encoding="utf-8")
+    (outside / "folder").mkdir()
+    (outside / "folder" / "other.md").write_text("# Other\n\nAlso private, in a linked folder.\n", "utf-8")
+    write(corpus, "good.md", "---\ntitle: Lyon\nlang: fr\n---\n" + FR_BODY)
+    write(corpus, "inside.md", "---\ntitle: Inside\n---\n" + EN_BODY)
+    (corpus / "link-in.md").symlink_to(corpus / "inside.md")  # stays in the corpus: read
+    (corpus / "link-out.md").symlink_to(secret)
+    (corpus / "linked").symlink_to(outside / "folder", target_is_directory=True)
+    articles, skipped = load_corpus(corpus)
+    texts = " ".join(a.text for a in articles)
+    assert "root:x" not in texts and "private" not in texts
+    assert sorted(a.id for a in articles) == ["good.md", "inside.md", "link-in.md"]
+    assert "link-out.md" in {s.path for s in skipped}
+    assert all("outside the corpus folder" in s.reason for s in skipped)

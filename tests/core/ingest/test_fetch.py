@@ -56,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._redirect("http://10.0.0.1/")
             elif path == "/to-metadata":
                 self._redirect("http://169.254.169.254/latest/meta-data")
+            elif path == "/to-credentials":
+                self._redirect(f"http://admin:hunter2@127.0.0.1:{self.server.server_address[1]}/page")
             elif path == "/to-file":
                 self._redirect("file:///etc/passwd")
             elif path.startswith("/hop/"):
@@ -376,3 +378,24 @@ def test_non_ascii_path_is_percent_encoded(server):
     base, _ = server
     page = fetch_url(f"{base}/café?q=été", settings("127.0.0.1"))
     assert page.body == PAGE
+
+
+@pytest.mark.parametrize("userinfo", ["user:hunter2@", "hunter2@", ":hunter2@", "user:hunter2@@"])
+def test_links_with_credentials_are_refused_without_showing_them(server, connects, caplog, userinfo):
+    base, _ = server
+    url = base.replace("//", "//" + userinfo, 1) + "/page"
+    with caplog.at_level("DEBUG"):
+        with pytest.raises(UnsafeURL, match="user name or password") as exc:
+            fetch_url(url, settings("127.0.0.1"))
+    assert "hunter2" not in exc.value.user_message
+    assert f"{base}/page" in exc.value.user_message
+    assert "hunter2" not in caplog.text
+    assert connects == []
+
+
+def test_a_redirect_to_a_link_with_credentials_is_refused(server, caplog):
+    base, _ = server
+    with caplog.at_level("DEBUG"):
+        with pytest.raises(UnsafeURL, match="user name or password") as exc:
+            fetch_url(f"{base}/to-credentials", settings("127.0.0.1"))
+    assert "hunter2" not in exc.value.user_message and "hunter2" not in caplog.text
