@@ -20,7 +20,7 @@ async def test_articles_lists_titles_dates_and_passage_counts(simcord_env, chann
         == f"• **{helios}** · 2025-10-14 · {counts['amd-helios-rack.md']} passages · `amd-helios-rack.md`"
     )
     assert lines[3].endswith(f" · {counts['openai-amd.md']} passages · `openai-amd.md`")  # no date
-    assert lines[4].startswith("• **Lyon ouvre la première « voie lyonnaise » de la rive gauche** · 2025-09-03")
+    assert lines[4].startswith("• **Strasbourg ouvre la première « vélorue » de la rive du Rhin** · 2025-09-03")
 
 
 async def test_article_autocomplete_suggests_matching_articles(simcord_env, channel, alice):
