@@ -247,8 +247,19 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+NO_TOKEN_NO_TERMINAL = (
+    "No Discord token (DISCORD_TOKEN) and no terminal: set DISCORD_TOKEN to run the bot"
+    " (the local chat fallback is for terminals)."
+)
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
+        # In a container or a service nobody types: falling back to the chat would read
+        # end-of-input and exit 0, so a broken deployment would look healthy.
+        if not sys.stdin.isatty():
+            _say(NO_TOKEN_NO_TERMINAL)
+            return 1
         _say(
             "No Discord token (DISCORD_TOKEN): starting the local chat on the corpus instead.\n"
             "To connect the bot to Discord, put DISCORD_TOKEN=... in the environment or in .env and run again."

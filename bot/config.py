@@ -94,6 +94,9 @@ class DiscordSettings(BaseSettings):
 
     token: SecretStr | None = None
     dev_guild_id: int | None = None
+    # The servers whose Manage Server members may change the corpus (/ingest, /reindex, ...);
+    # empty: only the application's owner or team members, in any server (discord_app/trust.py).
+    admin_guild_ids: list[int] = Field(default_factory=list)
     # Answer a channel question in a thread opened from it.
     reply_in_thread: bool = True
     # Needs the privileged message-content intent; without it only mentions and DMs are read.

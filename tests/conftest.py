@@ -1,7 +1,10 @@
-"""Shared fixtures: one embedding model per session, a writable dev corpus copy, settings, pipelines.
+"""Shared fixtures: one embedding model per session, a writable test corpus copy, settings, pipelines.
 
-The dev evaluation set lives outside the repository, in `shared/` beside it (`/work/shared` here,
-`../shared` in CI). Tests that need it are skipped with a clear reason when it is absent.
+Tests run on the repository's own articles and questions (tests/fixtures/: five short articles
+written for the tests, in French and English, and questions about them), so that a bare clone runs
+them all. Only the quality tests on the development evaluation sets, which live outside the
+repository in `shared/` beside it (`../shared`), need it; they are skipped with a clear reason when
+it is absent.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+FIXTURE_CORPUS = FIXTURES / "corpus"
+FIXTURE_QUESTIONS = FIXTURES / "questions.jsonl"
 SHARED_DIR = REPO_ROOT.parent / "shared"
 EVAL_DIR = SHARED_DIR / "eval"
 DEV_SET = EVAL_DIR / "dev"
 DEV_CORPUS = DEV_SET / "corpus"
-DEV_QUESTIONS = DEV_SET / "questions.jsonl"
 
 
 def require_dev_set() -> None:
@@ -29,10 +34,9 @@ def require_dev_set() -> None:
 
 
 def copy_dev_corpus(dest: Path) -> Path:
-    """Copy the dev corpus's articles into `dest` (created), writable even though shared/ is read-only."""
-    require_dev_set()
+    """Copy the test corpus's articles (tests/fixtures/corpus) into `dest` (created), writable."""
     dest.mkdir(parents=True, exist_ok=True)
-    for src in sorted(DEV_CORPUS.glob("*.md")):
+    for src in sorted(FIXTURE_CORPUS.glob("*.md")):
         target = dest / src.name
         shutil.copyfile(src, target)  # copies the bytes only, not the read-only mode
         target.chmod(target.stat().st_mode | stat.S_IWUSR | stat.S_IRUSR)
@@ -54,16 +58,14 @@ def shared_eval_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def dev_questions(shared_eval_dir: Path) -> Path:
-    """The dev set's questions.jsonl (skips the test when absent)."""
-    if not DEV_QUESTIONS.is_file():
-        pytest.skip(f"the dev questions are absent (looked for {DEV_QUESTIONS})")
-    return DEV_QUESTIONS
+def dev_questions() -> Path:
+    """The questions about the test corpus (tests/fixtures/questions.jsonl, the evaluation's format)."""
+    return FIXTURE_QUESTIONS
 
 
 @pytest.fixture(scope="session")
 def copy_corpus() -> Callable[[Path], Path]:
-    """The function copying the dev corpus into a folder (for module-scoped fixtures); skips when absent."""
+    """The function copying the test corpus into a folder (for module-scoped fixtures)."""
     return copy_dev_corpus
 
 
@@ -81,15 +83,15 @@ def embedder():
 
 @pytest.fixture
 def dev_corpus(tmp_path: Path) -> Path:
-    """A writable copy of the dev corpus in tmp_path/"corpus"."""
+    """A writable copy of the test corpus in tmp_path/"corpus"."""
     return copy_dev_corpus(tmp_path / "corpus")
 
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
-    """Factory: RetrievalSettings over the dev corpus copy and tmp_path/"index", with overrides.
+    """Factory: RetrievalSettings over the test corpus copy and tmp_path/"index", with overrides.
 
-    `settings()` uses the dev corpus copy; `settings(corpus_dir=..., index_dir=..., citations=...)`
+    `settings()` uses the test corpus copy; `settings(corpus_dir=..., index_dir=..., citations=...)`
     overrides any field. Environment variables and `.env` files are ignored.
     """
     from bot.config import RetrievalSettings
@@ -133,7 +135,7 @@ def use_session_embedder(monkeypatch: pytest.MonkeyPatch, embedder) -> None:
 
 @pytest.fixture(scope="session")
 def dev_index_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    """The dev corpus and its index, built once per session; tests get copies (`indexed_settings`)."""
+    """The test corpus and its index, built once per session; tests get copies (`indexed_settings`)."""
     from bot.config import RetrievalSettings
     from bot.core.index.build import build_index
 
@@ -145,7 +147,7 @@ def dev_index_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Pa
 
 @pytest.fixture
 def indexed_settings(settings, dev_index_template: Path, tmp_path: Path):
-    """Settings over a writable dev corpus copy whose index is already built (a copy of the session's)."""
+    """Settings over a writable test corpus copy whose index is already built (a copy of the session's)."""
     corpus = tmp_path / "corpus"
     if not corpus.exists():
         copy_dev_corpus(corpus)

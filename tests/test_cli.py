@@ -40,7 +40,7 @@ def run_bot(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory, copy_corpus, dev_questions):
-    """`python -m bot index` then `python -m bot ask --batch` on the dev set (plus two bad lines)."""
+    """`python -m bot index` then `python -m bot ask --batch` on the test questions (plus two bad lines)."""
     root = tmp_path_factory.mktemp("cli")
     corpus = copy_corpus(root / "corpus")
     index = root / "index"
@@ -90,7 +90,7 @@ def output_lines(cli_run) -> list[dict]:
 def test_index_command_builds_the_index(cli_run):
     r = cli_run["indexed"]
     assert r.returncode == 0, r.stderr
-    assert "Index updated: 4 added" in r.stdout
+    assert "Index updated: 5 added" in r.stdout
     store = IndexStore(cli_run["index"])
     assert store.current_name() and store.current_name() in r.stdout
 
@@ -163,7 +163,7 @@ def test_batch_citations_are_real_passages_of_the_index(cli_run):
 
 def test_batch_follow_ups_are_answered_in_their_conversation(cli_run):
     by_id = {o["id"]: o for o in output_lines(cli_run)}
-    second = by_id["d-cv2b"]
+    second = by_id["f-cv2b"]
     assert not second["abstained"]
     assert second["citations"][0]["source"] == "amd-helios-rack.md"
     assert "2.9 exaflops" in second["answer"]

@@ -1,7 +1,7 @@
 """Fixtures for the Discord layer: one real Pipeline per session, a fresh bot and simulated Discord per test.
 
-The corpus is a copy of the dev evaluation set's articles (`copy_corpus` from tests/conftest.py; the
-tests are skipped when shared/ is absent). The model (the session `embedder`) loads once and the
+The corpus is a copy of the test articles (tests/fixtures/corpus, `copy_corpus` from
+tests/conftest.py). The model (the session `embedder`) loads once and the
 index builds once per session; tests that change the corpus or the index get their own copy of
 both (`private_pipeline`).
 """
@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def shared_pipeline(tmp_path_factory: pytest.TempPathFactory, copy_corpus, embedder) -> Pipeline:
-    """A warmed-up pipeline over a copy of the dev corpus, shared by every test that does not change it."""
+    """A warmed-up pipeline over a copy of the test corpus, shared by every test that does not change it."""
     root = tmp_path_factory.mktemp("discord-shared")
     copy_corpus(root / "corpus")
     retrieval = RetrievalSettings(

@@ -32,6 +32,12 @@ def pipeline(private_pipeline):
     return private_pipeline
 
 
+@pytest.fixture(autouse=True)
+def operators_server(settings, guild):
+    """The test's server is the operator's (DISCORD_ADMIN_GUILD_IDS): its Manage Server members are trusted."""
+    settings.discord.admin_guild_ids.append(guild.id)
+
+
 @pytest.fixture
 def builds(pipeline, monkeypatch):
     """Counts calls to the real update_index."""

@@ -10,9 +10,9 @@ async def test_articles_lists_titles_dates_and_passage_counts(simcord_env, chann
 
     assert result.ephemeral
     embed = result.response.embeds[0]
-    assert embed.title == "Articles (4)"
+    assert embed.title == "Articles (5)"
     lines = embed.description.split("\n")
-    assert len(lines) == 4
+    assert len(lines) == 5
     helios = "AMD shows Helios, the rack that will carry the MI450"
     counts = {a.id: a.passages for a in pipeline.articles()}
     assert (
@@ -20,6 +20,7 @@ async def test_articles_lists_titles_dates_and_passage_counts(simcord_env, chann
         == f"• **{helios}** · 2025-10-14 · {counts['amd-helios-rack.md']} passages · `amd-helios-rack.md`"
     )
     assert lines[3].endswith(f" · {counts['openai-amd.md']} passages · `openai-amd.md`")  # no date
+    assert lines[4].startswith("• **Strasbourg ouvre la première « vélorue » de la rive du Rhin** · 2025-09-03")
 
 
 async def test_article_autocomplete_suggests_matching_articles(simcord_env, channel, alice):
@@ -34,7 +35,7 @@ async def test_article_autocomplete_suggests_matching_articles(simcord_env, chan
     helios = await alice.autocomplete(channel, "article", "name", "HELIOS")
     assert [c["value"] for c in helios] == ["amd-helios-rack.md"]
     everything = await alice.autocomplete(channel, "article", "name", "")
-    assert len(everything) == 4
+    assert len(everything) == 5
 
 
 async def test_article_shows_facts_and_first_lines(simcord_env, channel, alice, pipeline):
@@ -42,9 +43,9 @@ async def test_article_shows_facts_and_first_lines(simcord_env, channel, alice, 
 
     embed = result.response.embeds[0]
     assert embed.title == "AMD shows Helios, the rack that will carry the MI450"
-    assert embed.description.startswith("At the Open Compute Project summit in San Jose")
+    assert embed.description.startswith("On stage at the Open Compute Project summit")
     # The first paragraph (two passages) reads as written; the next paragraph starts after a blank line.
-    assert "MI450 accelerators. A single Helios rack holds 72 MI450 GPUs" in embed.description
+    assert "MI450 accelerators. One Helios rack packs 72 MI450 GPUs" in embed.description
     assert "Vera Rubin racks.\n\nEach MI450 will carry 432 gigabytes" in embed.description
     fields = {f.name: f.value for f in embed.fields}
     [info] = [a for a in pipeline.articles() if a.id == "amd-helios-rack.md"]
@@ -70,7 +71,7 @@ async def test_about_describes_the_index(simcord_env, channel, alice, pipeline):
     result = await alice.slash(channel, "about")
 
     fields = {f.name: f.value for f in result.response.embeds[0].fields}
-    assert fields["Articles"] == "4" and fields["Passages"] == str(pipeline.about().passages)
+    assert fields["Articles"] == "5" and fields["Passages"] == str(pipeline.about().passages)
     assert fields["Model"] == "`bundled:multilingual-e5-small` (384 dimensions)"
     assert fields["Index type"] == "flat"
     assert fields["Generation"] == f"`{pipeline.generation.name}`"

@@ -15,7 +15,7 @@ import simcord
 
 from bot.discord_app import create_bot, health, run_bot
 from bot.discord_app.bot import NewsBot
-from bot.discord_app.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN
+from bot.discord_app.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN, UNREACHABLE_EXIT
 
 from .helpers import FAKE_TOKEN
 
@@ -82,11 +82,11 @@ def test_run_bot_without_a_token(settings, caplog):
     ],
 )
 def test_run_bot_explains_what_discord_refused(settings, monkeypatch, caplog, error, message):
-    async def refused(self, token, *, reconnect=True):
+    async def refused(self, token):
         assert token == FAKE_TOKEN  # unwrapped only for the client
         raise error
 
-    monkeypatch.setattr(NewsBot, "start", refused)
+    monkeypatch.setattr(NewsBot, "login", refused)
     caplog.set_level(logging.DEBUG)
 
     assert run_bot(settings) == 1
@@ -110,7 +110,10 @@ def test_sigterm_stops_the_bot_cleanly_and_removes_the_health_file(settings, mon
     settings.discord.health_file = tmp_path / "health" / "alive.json"
     seen = {}
 
-    async def serving(self, token, *, reconnect=True):
+    async def logged_in(self, token):
+        await self._async_setup_hook()  # what the real login does first; no network here
+
+    async def serving(self, *, reconnect=True):
         self.connected = True
         self._beat()  # what on_ready does once connected
         seen["healthy"] = health.is_fresh(self.health.path)
@@ -118,7 +121,8 @@ def test_sigterm_stops_the_bot_cleanly_and_removes_the_health_file(settings, mon
         while not self.is_closed():
             await asyncio.sleep(0.01)
 
-    monkeypatch.setattr(NewsBot, "start", serving)
+    monkeypatch.setattr(NewsBot, "login", logged_in)
+    monkeypatch.setattr(NewsBot, "connect", serving)
     caplog.set_level(logging.INFO)
 
     assert run_bot(settings) == 0
@@ -153,3 +157,25 @@ def test_health_check_exit_codes(tmp_path, monkeypatch):
     assert health.main([str(path), "--max-age", "2000"]) == 0
     path.write_text("not json")
     assert health.main([str(path)]) == 1
+
+
+def test_no_route_to_discord_retries_then_exits_75_with_one_line(settings, monkeypatch, caplog):
+    # A closed local port: the real client's login fails with a connection error, as with no route.
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+    monkeypatch.setenv("DISCORD_STARTUP_RETRY_SECONDS", "2.5")
+    caplog.set_level(logging.INFO)
+    started = time.monotonic()
+
+    assert run_bot(settings) == UNREACHABLE_EXIT == 75
+    assert 2.0 <= time.monotonic() - started < 10  # waited 1 s then 2 s... within the window
+    warnings = [r for r in caplog.records if "could not be reached" in r.getMessage()]
+    assert len(warnings) == 1  # one line, not one per attempt
+    assert "giving up" in caplog.text and "DISCORD_STARTUP_RETRY_SECONDS" in caplog.text
+    assert all(r.exc_info is None for r in caplog.records)  # no traceback
+    assert FAKE_TOKEN not in caplog.text
+
+
+def test_a_bad_retry_window_is_a_clear_error(settings, monkeypatch, caplog):
+    monkeypatch.setenv("DISCORD_STARTUP_RETRY_SECONDS", "-1")
+    assert run_bot(settings) == 2
+    assert "Invalid DISCORD_STARTUP_RETRY_SECONDS" in caplog.text

@@ -1,8 +1,8 @@
-"""/reindex and /ingest: changing the corpus and the index, for members with Manage Server.
+"""/reindex and /ingest: changing the corpus and the index, for the operator's people only.
 
-The permission is declared to Discord (default_permissions, which hides the commands from other
-members) and checked again when the command runs, because a server admin can override the
-command's visibility in Server Settings > Integrations.
+Manage Server is declared to Discord (default_permissions, which hides the commands from other
+members), and who may really run them is checked when the command runs (trust.py): a server admin
+can override the command's visibility, and Manage Server of any server is not enough.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.core.ingest.add import IngestResult, ingest_bytes, ingest_url
 from bot.discord_app import limits as L
 from bot.discord_app.render import update_text
 from bot.discord_app.sending import NO_MENTIONS, send_private
+from bot.discord_app.trust import corpus_admin
 from bot.errors import BotError, BuildInProgress, IngestError
 from bot.models import UpdateReport
 
@@ -62,7 +63,7 @@ class AdminCog(commands.Cog):
     @app_commands.describe(full="Re-embed every article instead of only new and changed ones (slower)")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @corpus_admin()
     async def reindex(self, interaction: discord.Interaction, full: bool = False) -> None:
         """Build a new index generation and report what changed."""
         if await self._busy(interaction):
@@ -83,7 +84,7 @@ class AdminCog(commands.Cog):
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @corpus_admin()
     async def ingest(
         self, interaction: discord.Interaction, file: discord.Attachment | None = None, url: str | None = None
     ) -> None:

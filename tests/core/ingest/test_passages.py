@@ -69,7 +69,7 @@ def test_offsets_are_exact_on_the_dev_corpus(dev_corpus):
     from bot.core.ingest.corpus import load_corpus
 
     articles, skipped = load_corpus(dev_corpus)
-    assert len(articles) == 4 and not skipped
+    assert len(articles) == 5 and not skipped
     for a in articles:
         assert_offsets_exact(a)
 
