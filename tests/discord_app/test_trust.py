@@ -117,6 +117,8 @@ async def test_manage_server_of_a_listed_server_may_ingest(simcord_env, admin, p
     [entry] = entries(audit_path(pipeline.settings.corpus_dir))
     assert (entry["action"], entry["source"]) == ("added", "qualcomm.md")
     assert (entry["user_id"], entry["user_name"], entry["guild_id"]) == (editor.id, "operator", LISTED)
+    stored = (pipeline.settings.corpus_dir / entry["article_id"]).read_text(encoding="utf-8")
+    assert f"added_by: operator ({editor.id})" in stored
 
 
 @pytest.mark.discord(admin_guild_ids=[LISTED])

@@ -103,12 +103,13 @@ class AdminCog(commands.Cog):
         async with self.bot.build_lock:
             await interaction.response.defer(thinking=True, ephemeral=True)
             corpus = self.bot.settings.retrieval.corpus_dir
+            who = f"{interaction.user.name} ({interaction.user.id})"
             if file is not None:
                 data = await file.read()
-                result = await asyncio.to_thread(ingest_bytes, data, file.filename, corpus, limit)
+                result = await asyncio.to_thread(ingest_bytes, data, file.filename, corpus, limit, who)
             else:
                 assert url is not None
-                result = await asyncio.to_thread(ingest_url, url, corpus, self.bot.settings.ingest)
+                result = await asyncio.to_thread(ingest_url, url, corpus, self.bot.settings.ingest, who)
             log.info("/ingest by user %s: %s %s", interaction.user.id, result.status, result.article_id)
             if result.status != "duplicate":
                 # Who changed the corpus, from where: written before the index update, which may fail.
