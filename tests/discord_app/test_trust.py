@@ -14,6 +14,7 @@ from simcord.backend import serializers
 from simcord.http import router
 from simcord.http.routes import application
 
+from bot.core.audit import audit_path, entries
 from bot.discord_app.trust import REFUSAL, NotTrusted
 
 from .helpers import deferred
@@ -71,11 +72,11 @@ def app_info(simcord_env):
     routes[index] = original
 
 
-def snapshot(pipeline) -> tuple[dict[str, bytes], str]:
+def snapshot(pipeline) -> tuple[dict[str, bytes], str, list[dict]]:
     """Every corpus file's bytes and the live generation: what a refused command must not change."""
     corpus: Path = pipeline.settings.corpus_dir
     files = {str(p.relative_to(corpus)): p.read_bytes() for p in sorted(corpus.rglob("*")) if p.is_file()}
-    return files, pipeline.generation.name
+    return files, pipeline.generation.name, entries(audit_path(corpus))
 
 
 async def allow(simcord_env, guild, name: str, member) -> None:
@@ -113,6 +114,11 @@ async def test_manage_server_of_a_listed_server_may_ingest(simcord_env, admin, p
 
     assert result.response.content.startswith("Added “Qualcomm launches the AI200 accelerator”")
     assert any(a.title.startswith("Qualcomm launches") for a in pipeline.articles())
+    [entry] = entries(audit_path(pipeline.settings.corpus_dir))
+    assert (entry["action"], entry["source"]) == ("added", "qualcomm.md")
+    assert (entry["user_id"], entry["user_name"], entry["guild_id"]) == (editor.id, "operator", LISTED)
+    stored = (pipeline.settings.corpus_dir / entry["article_id"]).read_text(encoding="utf-8")
+    assert f"added_by: operator ({editor.id})" in stored
 
 
 @pytest.mark.discord(admin_guild_ids=[LISTED])

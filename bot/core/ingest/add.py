@@ -205,7 +205,7 @@ def _render(draft: _Draft, keep: dict | None = None) -> str:
     import frontmatter
 
     # Field order is fixed so that files are easy to read; extra fields of an updated file are kept.
-    order = ("title", "date", "lang", "url", "author", "source")
+    order = ("title", "date", "lang", "url", "author", "source", "source_url", "added_by")
     meta = {k: draft.meta[k] for k in order if draft.meta.get(k)}
     for k, v in (keep or {}).items():
         meta.setdefault(k, v)
@@ -301,7 +301,9 @@ def _check_suffix(name: str) -> str:
     return suffix
 
 
-def ingest_bytes(data: bytes, filename: str, corpus_dir: Path, max_bytes: int) -> IngestResult:
+def ingest_bytes(
+    data: bytes, filename: str, corpus_dir: Path, max_bytes: int, added_by: str | None = None
+) -> IngestResult:
     """Store an uploaded file (Markdown, text or HTML) as a new corpus article."""
     name = Path(filename).name or "upload"  # an upload's name may carry a path: never use it
     if len(data) > max_bytes:
@@ -311,6 +313,7 @@ def ingest_bytes(data: bytes, filename: str, corpus_dir: Path, max_bytes: int) -
     is_html = _check_suffix(name) in HTML_SUFFIXES
     draft = _draft(_decode(data, name, html=is_html), "html" if is_html else "text", name)
     draft.meta["source"] = name
+    draft.meta["added_by"] = added_by  # who added it (front matter keeps where an article came from)
     return _store(draft, corpus_dir)
 
 
@@ -332,7 +335,9 @@ def ingest_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -
     return ingest_bytes(data, path.name, corpus_dir, max_bytes)
 
 
-def ingest_url(url: str, corpus_dir: Path, settings: IngestSettings) -> IngestResult:
+def ingest_url(
+    url: str, corpus_dir: Path, settings: IngestSettings, added_by: str | None = None
+) -> IngestResult:
     """Fetch a web page and store it; the same URL again updates its article instead of adding one."""
     from bot.core.ingest.fetch import fetch_url
 
@@ -343,6 +348,8 @@ def ingest_url(url: str, corpus_dir: Path, settings: IngestSettings) -> IngestRe
     draft = _draft(content, "html" if is_html else "text", final_url, url=final_url)
     draft.meta["url"] = final_url
     draft.meta["source"] = urlsplit(final_url).hostname or final_url
+    draft.meta["source_url"] = final_url
+    draft.meta["added_by"] = added_by
     return _store(draft, corpus_dir)
 
 

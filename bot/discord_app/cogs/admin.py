@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.audit import audit_path, record
 from bot.core.ingest.add import IngestResult, ingest_bytes, ingest_url
 from bot.discord_app import limits as L
 from bot.discord_app.render import update_text
@@ -102,13 +103,21 @@ class AdminCog(commands.Cog):
         async with self.bot.build_lock:
             await interaction.response.defer(thinking=True, ephemeral=True)
             corpus = self.bot.settings.retrieval.corpus_dir
+            who = f"{interaction.user.name} ({interaction.user.id})"
             if file is not None:
                 data = await file.read()
-                result = await asyncio.to_thread(ingest_bytes, data, file.filename, corpus, limit)
+                result = await asyncio.to_thread(ingest_bytes, data, file.filename, corpus, limit, who)
             else:
                 assert url is not None
-                result = await asyncio.to_thread(ingest_url, url, corpus, self.bot.settings.ingest)
+                result = await asyncio.to_thread(ingest_url, url, corpus, self.bot.settings.ingest, who)
             log.info("/ingest by user %s: %s %s", interaction.user.id, result.status, result.article_id)
+            if result.status != "duplicate":
+                # Who changed the corpus, from where: written before the index update, which may fail.
+                record(
+                    audit_path(corpus), result.status, result.article_id,
+                    url if url is not None else file.filename if file else None,
+                    interaction.user.id, interaction.user.name, interaction.guild_id,
+                )
             if result.status == "duplicate":
                 known = result.duplicate_of or result.article_id
                 text = f"This article is already in the corpus as `{known}`; nothing changed."
