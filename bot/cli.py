@@ -266,7 +266,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return cmd_chat(settings, args)
     from bot.discord_app import run_bot
+    from bot.preflight import check_run
 
+    # Before loading anything: a read-only volume should be one line, not a traceback minutes later.
+    check_run(settings.retrieval.index_dir, settings.discord.health_file)
     return run_bot(settings)
 
 

@@ -52,3 +52,26 @@ def test_no_route_to_discord_exits_75_without_a_traceback(tmp_path):
     assert done.stderr.count("could not be reached") == 1
     assert "giving up" in done.stderr
     assert "fake.token.value" not in done.stderr
+
+
+def test_an_unwritable_index_folder_is_one_line_before_anything_loads(tmp_path):
+    # A file where a folder should be: unwritable even for root (who ignores permission bits).
+    blocker = tmp_path / "mounted"
+    blocker.write_text("not a folder")
+    done = run({"DISCORD_TOKEN": "fake.token.value", "NEWSBOT_INDEX_DIR": str(blocker / "index")})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "index folder" in lines[0] and "not writable" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_writable_temp_folder_is_one_line(tmp_path):
+    # As under `docker run --read-only`: no candidate temp folder can be written to.
+    code = (
+        "import sys, tempfile; tempfile._candidate_tempdir_list = lambda: ['/nonexistent/tmp'];"
+        "from bot.cli import main; sys.exit(main(['run']))"
+    )
+    done = run({"DISCORD_TOKEN": "fake.token.value", "NEWSBOT_INDEX_DIR": str(tmp_path / "index")}, code)
+    assert done.returncode == 1
+    assert "No writable temporary folder" in done.stderr and "--tmpfs /tmp" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -344,6 +344,7 @@ def bundled_model_path(cache: Path | None = None) -> Path:
             work = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
             try:
                 write_folder(source, work / "model")
+                make_readable(work / "model")
                 os.replace(work / "model", dest)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -353,6 +354,14 @@ def bundled_model_path(cache: Path | None = None) -> Path:
             "Set NEWSBOT_MODEL_CACHE to a writable folder (it needs about 250 MB)."
         ) from exc
     return dest
+
+
+def make_readable(folder: Path) -> None:
+    """Folders 0755, files 0644: a folder built as root at image build is then readable by the bot's user."""
+    # mkdtemp makes 0700 folders; without this the non-root user of a Docker image cannot load the model.
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def main(argv: list[str] | None = None) -> int:
