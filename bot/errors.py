@@ -51,6 +51,13 @@ class ModelMismatch(IndexError_):
         )
 
 
+class IndexFolderProblem(IndexError_):
+    """A path of the index folder is of the wrong kind (a file for a folder or the reverse)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"Cannot use the index at {path}: {problem}.")
+
+
 class BuildInProgress(BotError):
     def __init__(self) -> None:
         super().__init__("An index build is already running; try again when it has finished.")

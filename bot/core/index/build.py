@@ -96,6 +96,7 @@ def build_index(
 ) -> UpdateReport:
     """Build a new generation from the corpus, reusing the vectors of unchanged passages."""
     store = IndexStore(settings.index_dir)
+    store.check_layout()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(store.lock_path))
     try:

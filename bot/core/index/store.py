@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.index.lexical import LexicalIndex
-from bot.errors import IndexCorrupt, IndexMissing, ModelMismatch
+from bot.errors import IndexCorrupt, IndexFolderProblem, IndexMissing, ModelMismatch
 from bot.models import Article, ArticleInfo, Passage
 
 log = logging.getLogger(__name__)
@@ -248,8 +248,27 @@ class IndexStore:
         """The file whose lock allows one build at a time, across processes."""
         return self.root / ".build.lock"
 
+    def check_layout(self) -> None:
+        """Raise IndexFolderProblem when a path of the index folder has the wrong kind."""
+        # Checked up front: otherwise they surface as raw IsADirectoryError / NotADirectoryError
+        # deep inside a build or a load. Nothing is removed: the operator decides.
+        if self.root.exists() and not self.root.is_dir():
+            raise IndexFolderProblem(
+                str(self.root), "it is a file, not a folder; move it away or choose another index path"
+            )
+        for name, want in ((CURRENT, "file"), (".build.lock", "file"), (GENERATIONS, "folder")):
+            path = self.root / name
+            if not path.exists() and not path.is_symlink():
+                continue
+            if (want == "file") == path.is_dir():
+                other = "folder" if want == "file" else "file"
+                raise IndexFolderProblem(
+                    str(self.root), f"{name} is a {other}, not a {want}; remove it and run: python -m bot index"
+                )
+
     def current_name(self) -> str | None:
         """The name of the live generation, or None when there is none."""
+        self.check_layout()
         try:
             name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
