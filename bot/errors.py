@@ -51,6 +51,27 @@ class ModelMismatch(IndexError_):
         )
 
 
+class DimensionMismatch(ModelMismatch):
+    """The model at the configured path now makes vectors of another length than the index's."""
+
+    def __init__(self, index_dim: int, model_dim: int, configured: str) -> None:
+        BotError.__init__(
+            self,
+            f"The index holds {index_dim}-dimensional vectors but the model {configured!r} now makes "
+            f"{model_dim}-dimensional ones (the model was replaced). Rebuild it with: python -m bot index --rebuild",
+        )
+
+
+class DiskFull(BotError):
+    """A build ran out of disk space; the live generation is untouched."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"No space left on the disk of {path}: the new index could not be written and the current one is"
+            " kept. Free some space and run: python -m bot index"
+        )
+
+
 class IndexFolderProblem(IndexError_):
     """A path of the index folder is of the wrong kind (a file for a folder or the reverse)."""
 

@@ -20,6 +20,7 @@ from bot.errors import (
     BotError,
     BuildInProgress,
     CorpusError,
+    DiskFull,
     EmptyQuestion,
     IndexCorrupt,
     IndexMissing,
@@ -55,10 +56,10 @@ class Pipeline:
         report = None
         if build_if_needed:
             try:
-                if is_stale(self.store, self.settings):
+                if is_stale(self.store, self.settings, self.embedder.dimension):
                     log.info("The index is missing or older than the corpus: updating it")
                     report = self.update_index(progress=progress)
-            except (BuildInProgress, CorpusError) as exc:
+            except (BuildInProgress, CorpusError, DiskFull) as exc:
                 if self.store.current_name() is None:
                     raise
                 log.warning("%s Serving the current index.", exc.user_message)
@@ -89,7 +90,7 @@ class Pipeline:
 
     def reload(self) -> Generation:
         """Load the live generation from disk and switch to it."""
-        gen = self.store.load(self.settings.model, mmap=True)
+        gen = self.store.load(self.settings.model, mmap=True, dimension=self.embedder.dimension)
         self._gen = gen  # one reference assignment: readers see the old or the new generation, whole
         return gen
 

@@ -72,13 +72,16 @@ def settings_record(settings: RetrievalSettings) -> dict:
     }
 
 
-def is_stale(store: IndexStore, settings: RetrievalSettings) -> bool:
-    """Whether the corpus changed since the live index was built (or there is no index)."""
+def is_stale(store: IndexStore, settings: RetrievalSettings, dimension: int | None = None) -> bool:
+    """Whether the corpus changed since the live index was built (or there is no index, or its
+    vectors do not have `dimension`, the model's, when given)."""
     try:
         manifest = store.read_manifest()
     except BotError:
         return True
     if manifest.get("model") != settings.model or manifest.get("settings") != settings_record(settings):
+        return True
+    if dimension is not None and manifest["dimension"] != dimension:
         return True
     indexed = dict(manifest.get("articles", {}))
     # Files skipped as unreadable were never indexed; they do not make the index stale by themselves.
@@ -104,6 +107,8 @@ def build_index(
     except Timeout:
         raise BuildInProgress() from None
     try:
+        # Under the lock, so nothing removed here is being written by another build right now.
+        clean_leftovers(store, settings.corpus_dir)
         report = _build(settings, embedder, store, rebuild=rebuild, progress=progress, on_written=on_written)
         # An article added while this build ran (an ingest from another process or command) would
         # otherwise wait for the next build: catch up now, embedding only what changed.
@@ -114,6 +119,31 @@ def build_index(
             later = _build(settings, embedder, store, rebuild=False, progress=progress, on_written=None)
             report = merge_reports(report, later)
         return report
+    finally:
+        lock.release()
+
+
+def clean_leftovers(store: IndexStore, corpus_dir: Path) -> None:
+    """Remove what killed builds and ingests left behind: partial generations, `.ingest-*.tmp` files.
+
+    The caller holds the build lock; the ingest temp files are only removed while the ingest lock
+    is free, so an ingest writing one right now keeps it.
+    """
+    from bot.core.ingest.add import LOCK_NAME
+
+    store.clean_partials()
+    if not corpus_dir.is_dir():
+        return
+    lock = FileLock(str(corpus_dir / LOCK_NAME))
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return
+    try:
+        for tmp in corpus_dir.glob(".ingest-*.tmp"):
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                log.info("Removed %s, left by an interrupted ingest", tmp.name)
     finally:
         lock.release()
 
@@ -135,8 +165,11 @@ def merge_reports(first: UpdateReport, second: UpdateReport) -> UpdateReport:
     )
 
 
-def _previous(store: IndexStore, settings: RetrievalSettings, rebuild: bool) -> tuple[dict, Reusable]:
-    """The previous manifest and what can be reused from it (nothing on --rebuild or other settings)."""
+def _previous(
+    store: IndexStore, settings: RetrievalSettings, rebuild: bool, dimension: int
+) -> tuple[dict, Reusable]:
+    """The previous manifest and what can be reused from it (nothing on --rebuild, other settings or
+    vectors of another dimension)."""
     nothing = Reusable({}, {}, {})
     try:
         manifest = store.read_manifest()
@@ -144,6 +177,15 @@ def _previous(store: IndexStore, settings: RetrievalSettings, rebuild: bool) -> 
         return {}, nothing
     path = store.current_path()
     same = manifest.get("model") == settings.model and manifest.get("settings") == settings_record(settings)
+    if same and manifest["dimension"] != dimension:
+        # The model folder was replaced by one of another size: its old vectors cannot be mixed in.
+        log.warning(
+            "The index holds %d-dimensional vectors but the model now makes %d-dimensional ones:"
+            " embedding everything again",
+            manifest["dimension"],
+            dimension,
+        )
+        same = False
     if rebuild or path is None or not same:
         return manifest, nothing
     return manifest, store.load_reusable(path, manifest)
@@ -238,7 +280,8 @@ def _build(
             + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
             + ": the current index is kept."
         )
-    previous, old = _previous(store, settings, rebuild)
+    embedder.load()
+    previous, old = _previous(store, settings, rebuild, embedder.dimension)
     before: dict[str, str] = previous.get("articles", {})
     reuse = old.vectors
     passages, reused = _passages(articles, before, old)
@@ -246,7 +289,6 @@ def _build(
     def key(text: str) -> str:
         return hashlib.sha1(f"{settings.model}\0{settings.passage_prefix}\0{text}".encode()).hexdigest()
 
-    embedder.load()
     # Apertium (optional: translations are only shown to readers of the other language) runs in its
     # own processes, while the passages are embedded.
     result: dict[str, list[Passage] | BaseException] = {}

@@ -12,6 +12,7 @@ against the checksums in the manifest before FAISS or SQLite reads it. Nothing i
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -26,7 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.index.lexical import LexicalIndex
-from bot.errors import IndexCorrupt, IndexFolderProblem, IndexMissing, ModelMismatch
+from bot.errors import (
+    DimensionMismatch,
+    DiskFull,
+    IndexCorrupt,
+    IndexFolderProblem,
+    IndexMissing,
+    ModelMismatch,
+)
 from bot.models import Article, ArticleInfo, Passage
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,63 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "absent"
     return out
+
+
+# The type each manifest field must have when present ("files" is checked more closely below).
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "generation": str,
+    "model": str,
+    "dimension": int,
+    "faiss_index": str,
+    "settings": dict,
+    "corpus_fingerprint": str,
+    "articles": dict,
+    "passages": int,
+    "embedding_keys": list,
+    "skipped_checksums": dict,
+    "translated": int,
+}
+_REQUIRED = ("model", "dimension", "articles", "passages", "embedding_keys")
+
+
+def _manifest_problem(manifest: object) -> str | None:
+    """What is wrong with a parsed manifest's shape, or None when every field has its type."""
+    if not isinstance(manifest, dict):
+        return "it is not a JSON object"
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get("sha256"), str)
+        for v in files.values()
+    ):
+        return "its field 'files' is not a table of sizes and checksums"
+    for key in _REQUIRED:
+        if key not in manifest:
+            return f"its field {key!r} is missing"
+    for key, kind in _FIELD_TYPES.items():
+        value = manifest.get(key)
+        # bool is an int in Python; true/false is never a valid count or dimension.
+        if key in manifest and (not isinstance(value, kind) or isinstance(value, bool)):
+            return f"its field {key!r} has the wrong type"
+    for key in ("articles", "skipped_checksums"):
+        table = manifest.get(key, {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+            return f"its field {key!r} is not a table of checksums"
+    if not all(isinstance(k, str) for k in manifest["embedding_keys"]):
+        return "its field 'embedding_keys' is not a list of strings"
+    if manifest["dimension"] <= 0 or manifest["passages"] < 0:
+        return "its counts are out of range"
+    return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error raised while writing means the disk (or the quota) is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in text:
+        return True
+    # FAISS reports a short fwrite as RuntimeError "write error in ...: ... (No space left on device)".
+    return isinstance(exc, RuntimeError) and ("no space left" in text or "disk quota" in text)
 
 
 def choose_faiss_index(kind: str, n: int, threshold: int) -> str:
@@ -296,14 +361,12 @@ class IndexStore:
             raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is missing") from None
         except (json.JSONDecodeError, UnicodeDecodeError, OSError):
             raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not valid JSON") from None
-        files = manifest.get("files") if isinstance(manifest, dict) else None
-        if not isinstance(files, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get("sha256"), str)
-            for v in files.values()
-        ):
-            raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not a valid manifest")
-        if manifest.get("format") != FORMAT:
+        if isinstance(manifest, dict) and manifest.get("format") != FORMAT:
+            # Checked first: an older format is an upgrade to rebuild, not damage.
             raise IndexCorrupt(str(self.root), f"index format {manifest.get('format')!r} is not {FORMAT}")
+        problem = _manifest_problem(manifest)
+        if problem is not None:
+            raise IndexCorrupt(str(self.root), f"{path.name}/{MANIFEST} is not a valid manifest: {problem}")
         return manifest
 
     def verify(self, path: Path, manifest: dict) -> None:
@@ -317,14 +380,18 @@ class IndexStore:
             if sha256_file(file) != expected["sha256"]:
                 raise IndexCorrupt(str(self.root), f"{name} does not match its checksum")
 
-    def load(self, model_name: str, mmap: bool = False) -> Generation:
-        """Load the live generation after checking it; raises a BotError saying how to fix it."""
+    def load(self, model_name: str, mmap: bool = False, dimension: int | None = None) -> Generation:
+        """Load the live generation after checking it (and that its vectors have `dimension`, the
+        model's, when given); raises a BotError saying how to fix it."""
         path = self.current_path()
         if path is None or not path.exists():
             raise IndexMissing(str(self.root))
         manifest = self.read_manifest(path)
         if manifest.get("model") != model_name:
             raise ModelMismatch(manifest.get("model", "?"), model_name)
+        if dimension is not None and manifest["dimension"] != dimension:
+            # A model folder replaced at the same path: same name, other vectors.
+            raise DimensionMismatch(manifest["dimension"], dimension, model_name)
         self.verify(path, manifest)
         import faiss
 
@@ -383,14 +450,70 @@ class IndexStore:
         on_written=None,
     ) -> Path:
         """Write a complete new generation and make it live; returns its folder."""
-        import faiss
-
         gens = self.root / GENERATIONS
         gens.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc)
         name = f"g-{stamp.strftime('%Y%m%dT%H%M%S%f')}-{corpus_fingerprint[:8]}"
         tmp = gens / f".tmp-{name}"
         tmp.mkdir()
+        try:
+            final = self._write_generation(
+                tmp,
+                name,
+                stamp,
+                articles=articles,
+                passages=passages,
+                vectors=vectors,
+                row_map=row_map,
+                embedding_keys=embedding_keys,
+                lexical=lexical,
+                tokens=tokens,
+                model_name=model_name,
+                settings_record=settings_record,
+                faiss_kind=faiss_kind,
+                corpus_fingerprint=corpus_fingerprint,
+                extra=extra,
+            )
+        except BaseException as exc:
+            # A failed build must not keep its partial folder: on a full disk it is what keeps it full.
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, Exception) and is_disk_full(exc):
+                raise DiskFull(str(self.root)) from exc
+            raise
+        if on_written is not None:
+            on_written(final)  # a hook for tests that simulate a crash before the switch
+        try:
+            self._switch(name)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(str(self.root)) from exc
+            raise
+        self._prune(keep=name)
+        return final
+
+    def _write_generation(
+        self,
+        tmp: Path,
+        name: str,
+        stamp: datetime,
+        *,
+        articles: list[Article],
+        passages: list[Passage],
+        vectors: np.ndarray,
+        row_map: np.ndarray,
+        embedding_keys: list[str],
+        lexical: LexicalIndex,
+        tokens: list[list[str]],
+        model_name: str,
+        settings_record: dict,
+        faiss_kind: str,
+        corpus_fingerprint: str,
+        extra: dict | None,
+    ) -> Path:
+        """Write every file of a generation into `tmp`, then rename it to its final name."""
+        import faiss
+
+        gens = tmp.parent
         counts: dict[str, int] = {}
         for p in passages:
             counts[p.article_id] = counts.get(p.article_id, 0) + 1
@@ -423,30 +546,54 @@ class IndexStore:
         _fsync_tree(tmp)
         final = gens / name
         os.replace(tmp, final)
-        if on_written is not None:
-            on_written(final)  # a hook for tests that simulate a crash before the switch
-        self._switch(name)
-        self._prune(keep=name)
         return final
 
     def _switch(self, name: str) -> None:
         tmp = self.root / f".{CURRENT}.tmp"
-        tmp.write_text(name + "\n", encoding="utf-8")
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / CURRENT)
+        try:
+            tmp.write_text(name + "\n", encoding="utf-8")
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, self.root / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # CURRENT itself is untouched
+            raise
         log.info("Index generation %s is live", name)
 
+    def clean_partials(self) -> list[str]:
+        """Remove the partial generation folders of failed or killed builds; returns their names.
+
+        Call it only while holding the build lock: then no other process is writing one of them.
+        """
+        gens = self.root / GENERATIONS
+        if not gens.is_dir():
+            return []
+        removed = []
+        for p in gens.iterdir():
+            if p.name.startswith(".tmp-"):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
+        (self.root / f".{CURRENT}.tmp").unlink(missing_ok=True)
+        if removed:
+            log.info("Removed %d partial generation(s) left by failed builds", len(removed))
+        return removed
+
     def _prune(self, keep: str) -> None:
-        """Remove partial builds and all but the newest KEEP_GENERATIONS generations."""
+        """Remove partial builds and all but the newest KEEP_GENERATIONS generations (the live one and
+        one previous, for a rollback).
+
+        Deleting a generation another process still serves is safe: it read the passages and BM25
+        into memory and closed SQLite; its FAISS vectors are memory-mapped, and on POSIX a mapped
+        file's data stays readable until it is unmapped (test_gc.py proves it).
+        """
         gens = self.root / GENERATIONS
         complete = sorted(
             (p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name
         )
         old = [p for p in complete[:-KEEP_GENERATIONS] if p.name != keep]
-        partial = [p for p in gens.iterdir() if p.name.startswith(".tmp-")]
-        for p in old + partial:
+        for p in old:
             shutil.rmtree(p, ignore_errors=True)
+        self.clean_partials()
 
 
 def _fsync_tree(folder: Path) -> None:
