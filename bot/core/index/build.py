@@ -132,18 +132,18 @@ def clean_leftovers(store: IndexStore, corpus_dir: Path) -> None:
     from bot.core.ingest.add import LOCK_NAME
 
     store.clean_partials()
-    if not corpus_dir.is_dir():
-        return
+    leftovers = [p for p in corpus_dir.glob(".ingest-*.tmp") if p.is_file() and not p.is_symlink()]
+    if not leftovers:
+        return  # the usual case: the corpus folder (perhaps read-only) is not touched
     lock = FileLock(str(corpus_dir / LOCK_NAME))
     try:
         lock.acquire(timeout=0)
     except (Timeout, OSError):
         return
     try:
-        for tmp in corpus_dir.glob(".ingest-*.tmp"):
-            if tmp.is_file() and not tmp.is_symlink():
-                tmp.unlink(missing_ok=True)
-                log.info("Removed %s, left by an interrupted ingest", tmp.name)
+        for tmp in leftovers:
+            tmp.unlink(missing_ok=True)
+            log.info("Removed %s, left by an interrupted ingest", tmp.name)
     finally:
         lock.release()
 
