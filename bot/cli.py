@@ -238,12 +238,22 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if failed < len(results):
         from bot.core.index.build import build_index
         from bot.core.index.embedder import Embedder
+        from bot.errors import BuildInProgress
 
         s = settings.retrieval
-        report = build_index(
-            s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty()
-        )
-        print(describe_report(report))
+        try:
+            report = build_index(
+                s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty()
+            )
+        except BuildInProgress:
+            # The running build updates again when the corpus changed under it (build.MAX_CATCH_UP):
+            # the article is stored and will be indexed by it, so this is a success.
+            print("Stored; an index build is already running and will index it when it has finished.")
+        except BotError as exc:
+            print(f"Stored but not yet indexed: {exc.user_message} Then run: python -m bot index")
+            return 1
+        else:
+            print(describe_report(report))
     return 1 if failed else 0
 
 
