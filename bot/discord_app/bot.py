@@ -51,7 +51,9 @@ class NewsBot(commands.Bot):
         self.pipeline = pipeline
         self.command_state = command_state or settings.retrieval.index_dir / STATE_FILE
         self.sessions = Sessions(maxsize=1000)
-        self.cooldown = UserCooldown(settings.discord.cooldown_rate, settings.discord.cooldown_seconds)
+        self.cooldown = UserCooldown(
+            settings.discord.cooldown_rate, settings.discord.cooldown_seconds, settings.discord.max_concurrent_answers
+        )
         self.feedback = FeedbackLog(settings.retrieval.feedback_file)
         # One index build at a time from Discord (/reindex, /ingest); the pipeline also refuses
         # a build started elsewhere (the CLI) with BuildInProgress.
