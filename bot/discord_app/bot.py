@@ -18,6 +18,7 @@ from bot.discord_app.feedback import FeedbackLog
 from bot.discord_app.health import BEAT_SECONDS, HealthFile
 from bot.discord_app.sending import NO_MENTIONS
 from bot.discord_app.sync import STATE_FILE, sync_if_changed
+from bot.discord_app.views import ANSWER_BUTTONS
 
 if TYPE_CHECKING:
     from bot.core.pipeline import Pipeline
@@ -75,6 +76,7 @@ class NewsBot(commands.Bot):
             )
         for cog in COGS:
             await self.add_cog(cog(self))
+        self.add_dynamic_items(*ANSWER_BUTTONS)  # answers' buttons keep working after a restart
         await sync_if_changed(self, self.tree, self.command_state, self.settings.discord.dev_guild_id)
         if self.health is not None:
             self.health_beat.start()

@@ -14,7 +14,7 @@ from bot.discord_app.conversations import Session
 from bot.discord_app.cooldown import BUSY
 from bot.discord_app.render import answer_embed, search_embed
 from bot.discord_app.sending import NO_MENTIONS, send_private
-from bot.discord_app.views import AnswerView
+from bot.discord_app.views import answer_view
 from bot.errors import BotError
 
 if TYPE_CHECKING:
@@ -72,8 +72,8 @@ class AskCog(commands.Cog):
                     session.conversation.add(question, answer)
         finally:
             self.bot.cooldown.finish()
-        view = AnswerView(answer, self.bot.feedback)
-        view.message = await interaction.followup.send(
+        view = await answer_view(answer, self.bot.feedback)
+        await interaction.followup.send(
             embed=answer_embed(answer), view=view, ephemeral=private, wait=True, allowed_mentions=NO_MENTIONS
         )
 

@@ -23,7 +23,7 @@ from bot.discord_app.cooldown import BUSY
 from bot.discord_app.errors import describe
 from bot.discord_app.render import answer_embed
 from bot.discord_app.sending import NO_MENTIONS, retry_text
-from bot.discord_app.views import AnswerView
+from bot.discord_app.views import answer_view
 from bot.errors import BotError
 
 if TYPE_CHECKING:
@@ -134,14 +134,13 @@ class ChatCog(commands.Cog):
                 )
             if session is not None:
                 session.conversation.add(question, answer)
-        view = AnswerView(answer, self.bot.feedback)
+        view = await answer_view(answer, self.bot.feedback)
         if channel.id == message.channel.id:
-            sent = await message.reply(
+            await message.reply(
                 embed=answer_embed(answer), view=view, mention_author=False, allowed_mentions=NO_MENTIONS
             )
         else:
-            sent = await channel.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        view.message = sent
+            await channel.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
 
     async def _place(
         self, message: discord.Message, question: str
