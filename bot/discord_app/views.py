@@ -31,12 +31,18 @@ THANKS = {
     "up": "Thanks: your 👍 was recorded.",
     "down": "Thanks: your 👎 was recorded; it helps improve the answers.",
 }
+NO_PASSAGES = "This answer cites no passages."
 ALREADY = "Your {emoji} was already recorded for this answer."
 EMOJI = {"up": "👍", "down": "👎"}
 
 
 async def _stored(interaction: discord.Interaction, answer_id: str) -> StoredAnswer | None:
-    """The answer a button refers to, or None after telling the user it has expired."""
+    """The answer a button refers to, or None after telling the user it has expired.
+
+    Acknowledged first: under load the worker threads may all be busy, and Discord wants an
+    acknowledgement within 3 s.
+    """
+    await interaction.response.defer(ephemeral=True, thinking=True)
     bot: NewsBot = interaction.client  # type: ignore[assignment]
     stored = await asyncio.to_thread(bot.feedback.answers.get, answer_id)
     if stored is None:
@@ -80,8 +86,10 @@ class ShowPassages(discord.ui.DynamicItem[discord.ui.Button], template=r"newsbot
             if stored is None:
                 return
             pages = [[discord.Embed.from_dict(e) for e in page] for page in stored.passages]
-            await interaction.response.send_message(embeds=pages[0], ephemeral=True, allowed_mentions=NO_MENTIONS)
-            for embeds in pages[1:]:
+            if not pages:
+                await send_private(interaction, NO_PASSAGES)
+                return
+            for embeds in pages:
                 await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except Exception as error:  # noqa: BLE001 - every failure gets a reply; bugs are logged
             await _report(interaction, error, "Show passages")

@@ -100,3 +100,14 @@ def test_malformed_custom_ids_are_not_ours(custom_id):
     from bot.discord_app.views import ShowPassages, VoteButton
 
     assert not any(cls.__discord_ui_compiled_template__.fullmatch(custom_id) for cls in (ShowPassages, VoteButton))
+
+
+async def test_a_click_is_acknowledged_before_the_store_is_read(simcord_env, channel, alice):
+    result = await alice.slash(channel, "ask", question=EN_QUESTION)
+    before = len(simcord_env.http_requests)
+
+    await alice.click(result.response, label="Helpful")
+
+    callbacks = [e.json.get("type") for e in simcord_env.http_requests[before:] if e.path.endswith("/callback")]
+    assert callbacks == [5]  # deferred (ephemeral "thinking"), then the thanks as a followup
+
