@@ -103,6 +103,8 @@ class DiscordSettings(BaseSettings):
     message_content: bool = False
     cooldown_rate: int = Field(3, ge=1)
     cooldown_seconds: float = Field(30.0, gt=0)
+    # Questions answered at once by the whole bot; beyond it users are told to retry in a moment.
+    max_concurrent_answers: int = Field(4, ge=1)
     health_file: Path | None = None
 
 

@@ -18,6 +18,7 @@ from bot.discord_app.feedback import FeedbackLog
 from bot.discord_app.health import BEAT_SECONDS, HealthFile
 from bot.discord_app.sending import NO_MENTIONS
 from bot.discord_app.sync import STATE_FILE, sync_if_changed
+from bot.discord_app.views import ANSWER_BUTTONS
 
 if TYPE_CHECKING:
     from bot.core.pipeline import Pipeline
@@ -51,7 +52,9 @@ class NewsBot(commands.Bot):
         self.pipeline = pipeline
         self.command_state = command_state or settings.retrieval.index_dir / STATE_FILE
         self.sessions = Sessions(maxsize=1000)
-        self.cooldown = UserCooldown(settings.discord.cooldown_rate, settings.discord.cooldown_seconds)
+        self.cooldown = UserCooldown(
+            settings.discord.cooldown_rate, settings.discord.cooldown_seconds, settings.discord.max_concurrent_answers
+        )
         self.feedback = FeedbackLog(settings.retrieval.feedback_file)
         # One index build at a time from Discord (/reindex, /ingest); the pipeline also refuses
         # a build started elsewhere (the CLI) with BuildInProgress.
@@ -73,6 +76,7 @@ class NewsBot(commands.Bot):
             )
         for cog in COGS:
             await self.add_cog(cog(self))
+        self.add_dynamic_items(*ANSWER_BUTTONS)  # answers' buttons keep working after a restart
         await sync_if_changed(self, self.tree, self.command_state, self.settings.discord.dev_guild_id)
         if self.health is not None:
             self.health_beat.start()

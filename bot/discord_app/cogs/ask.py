@@ -11,9 +11,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.conversations import Session
+from bot.discord_app.cooldown import BUSY
 from bot.discord_app.render import answer_embed, search_embed
-from bot.discord_app.sending import NO_MENTIONS
-from bot.discord_app.views import AnswerView
+from bot.discord_app.sending import NO_MENTIONS, send_private
+from bot.discord_app.views import answer_view
+from bot.errors import BotError
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import NewsBot
@@ -22,8 +24,13 @@ SEARCH_RESULTS = 5
 
 
 async def rate_limited(interaction: discord.Interaction) -> bool:
-    """Check for the per-user cooldown shared by /ask, /search and chat."""
+    """Check for the per-user cooldown shared by /ask, /search and chat (valid questions only)."""
     bot: NewsBot = interaction.client  # type: ignore[assignment]
+    text = getattr(interaction.namespace, "question", None) or getattr(interaction.namespace, "query", "")
+    try:
+        bot.pipeline.check_question(str(text or ""))
+    except BotError:
+        return True  # the command refuses it, and a refusal that costs nothing uses no allowance
     retry = bot.cooldown.hit(interaction.user.id)
     if retry is not None:
         cooldown = app_commands.Cooldown(bot.cooldown.rate, bot.cooldown.per)
@@ -50,20 +57,33 @@ class AskCog(commands.Cog):
         # Checked before deferring, so that a refusal stays private even when the answer would be
         # public (after a public defer, the first message replaces the public "thinking…" notice).
         question = self.bot.pipeline.check_question(question)
-        await interaction.response.defer(thinking=True, ephemeral=private)
-        session = self._session(interaction)
-        async with session.lock if session else contextlib.nullcontext():
-            answer = await asyncio.to_thread(
-                self.bot.pipeline.ask, question, session.conversation if session else None
-            )
-            # A private answer is not part of what a thread shares: later questions there do not
-            # build on a turn the others never saw. In a DM only the asker sees anything anyway.
-            if session is not None and (not private or interaction.guild is None):
-                session.conversation.add(question, answer)
-        view = AnswerView(answer, self.bot.feedback)
-        view.message = await interaction.followup.send(
+        if not await self._start(interaction):
+            return
+        try:
+            await interaction.response.defer(thinking=True, ephemeral=private)
+            session = self._session(interaction)
+            async with session.lock if session else contextlib.nullcontext():
+                answer = await asyncio.to_thread(
+                    self.bot.pipeline.ask, question, session.conversation if session else None
+                )
+                # A private answer is not part of what a thread shares: later questions there do not
+                # build on a turn the others never saw. In a DM only the asker sees anything anyway.
+                if session is not None and (not private or interaction.guild is None):
+                    session.conversation.add(question, answer)
+        finally:
+            self.bot.cooldown.finish()
+        view = await answer_view(answer, self.bot.feedback)
+        await interaction.followup.send(
             embed=answer_embed(answer), view=view, ephemeral=private, wait=True, allowed_mentions=NO_MENTIONS
         )
+
+    async def _start(self, interaction: discord.Interaction) -> bool:
+        """Take an answering slot, or tell the user privately that the bot is busy (their turn refunded)."""
+        if self.bot.cooldown.try_start():
+            return True
+        self.bot.cooldown.refund(interaction.user.id)
+        await send_private(interaction, BUSY)
+        return False
 
     def _session(self, interaction: discord.Interaction) -> Session | None:
         """The conversation /ask continues: a thread's or a DM's, the one chat keeps there too."""
@@ -79,8 +99,13 @@ class AskCog(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: str) -> None:
         """Privately list the top passages and their scores, without composing an answer."""
         query = self.bot.pipeline.check_question(query)
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        hits = await asyncio.to_thread(self.bot.pipeline.search, query, SEARCH_RESULTS)
+        if not await self._start(interaction):
+            return
+        try:
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            hits = await asyncio.to_thread(self.bot.pipeline.search, query, SEARCH_RESULTS)
+        finally:
+            self.bot.cooldown.finish()
         await interaction.followup.send(
             embed=search_embed(query, hits), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

@@ -19,10 +19,11 @@ from discord.ext import commands
 
 from bot.discord_app import limits as L
 from bot.discord_app.conversations import Session
+from bot.discord_app.cooldown import BUSY
 from bot.discord_app.errors import describe
 from bot.discord_app.render import answer_embed
 from bot.discord_app.sending import NO_MENTIONS, retry_text
-from bot.discord_app.views import AnswerView
+from bot.discord_app.views import answer_view
 from bot.errors import BotError
 
 if TYPE_CHECKING:
@@ -79,34 +80,44 @@ class ChatCog(commands.Cog):
         if not addressed:
             return
         question = strip_mentions(message.content, self._own_ids(message))
+        limiter = self.bot.cooldown
+        user = message.author.id
         if not question:
             # In the bot's own thread, an empty text usually means the content intent is off.
-            if mentioned or message.guild is None:
-                await message.reply(
-                    HINT.format(mention=self.bot.user.mention),
-                    mention_author=False,
-                    allowed_mentions=NO_MENTIONS,
-                )
+            if (mentioned or message.guild is None) and limiter.free_reply(user):
+                await self._reply(message, HINT.format(mention=self.bot.user.mention))
             return
         try:
             # Checked first: a question the pipeline would refuse gets no thread and costs no turn.
             question = self.bot.pipeline.check_question(question)
         except BotError as error:
-            await message.reply(
-                L.shorten(error.user_message, L.CONTENT), mention_author=False, allowed_mentions=NO_MENTIONS
-            )
+            if limiter.free_reply(user):
+                await self._reply(message, error.user_message)
             return
-        retry = self.bot.cooldown.hit(message.author.id)
+        retry = limiter.hit(user)
         if retry is not None:
-            await message.reply(retry_text(retry), mention_author=False, allowed_mentions=NO_MENTIONS)
+            if limiter.warn(user):
+                await self._reply(message, retry_text(retry))
             return
-        channel, session = await self._place(message, question)
+        if not limiter.try_start():
+            limiter.refund(user)
+            if limiter.free_reply(user):
+                await self._reply(message, BUSY)
+            return
         try:
-            await self._answer(message, channel, session, question)
-        except Exception as error:  # noqa: BLE001 - every failure gets a reply; bugs are logged
-            text = describe(error, "chat")
-            with contextlib.suppress(discord.HTTPException):
-                await channel.send(L.shorten(text, L.CONTENT), allowed_mentions=NO_MENTIONS)
+            channel, session = await self._place(message, question)
+            try:
+                await self._answer(message, channel, session, question)
+            except Exception as error:  # noqa: BLE001 - every failure gets a reply; bugs are logged
+                text = describe(error, "chat")
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.send(L.shorten(text, L.CONTENT), allowed_mentions=NO_MENTIONS)
+        finally:
+            limiter.finish()
+
+    async def _reply(self, message: discord.Message, text: str) -> None:
+        """A short text reply to the asker's message, pinging nobody."""
+        await message.reply(L.shorten(text, L.CONTENT), mention_author=False, allowed_mentions=NO_MENTIONS)
 
     async def _answer(
         self,
@@ -123,14 +134,13 @@ class ChatCog(commands.Cog):
                 )
             if session is not None:
                 session.conversation.add(question, answer)
-        view = AnswerView(answer, self.bot.feedback)
+        view = await answer_view(answer, self.bot.feedback)
         if channel.id == message.channel.id:
-            sent = await message.reply(
+            await message.reply(
                 embed=answer_embed(answer), view=view, mention_author=False, allowed_mentions=NO_MENTIONS
             )
         else:
-            sent = await channel.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        view.message = sent
+            await channel.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
 
     async def _place(
         self, message: discord.Message, question: str
