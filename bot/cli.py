@@ -48,14 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         "ingest", parents=[common], help="add articles (files or URLs) to the corpus and update the index"
     )
     s.add_argument("sources", nargs="+", help="paths of .md/.txt/.html files, or http(s) URLs")
-    s = sub.add_parser("feeds", parents=[common], help="follow news feeds (RSS, Atom): add, list, remove, poll")
+    s = sub.add_parser("feeds", help="follow news feeds (RSS, Atom): add, list, remove, poll")
     fsub = s.add_subparsers(dest="feeds_command", required=True)
-    f = fsub.add_parser("add", help="follow a feed")
+    # The common flags go after the action: `feeds list --corpus DIR`.
+    f = fsub.add_parser("add", parents=[common], help="follow a feed")
     f.add_argument("url")
-    f = fsub.add_parser("remove", help="stop following a feed (its articles stay)")
+    f = fsub.add_parser("remove", parents=[common], help="stop following a feed (its articles stay)")
     f.add_argument("url")
-    fsub.add_parser("list", help="the followed feeds, with their last error")
-    fsub.add_parser("poll", help="poll every feed now and update the index once")
+    fsub.add_parser("list", parents=[common], help="the followed feeds, with their last error")
+    fsub.add_parser("poll", parents=[common], help="poll every feed now and update the index once")
     sub.add_parser("run", parents=[common], help="run the Discord bot (or the local chat without a token)")
     return p
 
