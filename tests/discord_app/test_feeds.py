@@ -96,3 +96,33 @@ async def test_poll_adds_new_articles_once_posts_one_changelog_then_304(simcord_
 
     listing = await member.slash(ops, "feeds list")
     assert listing.ephemeral and web.url("/feed") in listing.response.content
+
+
+@pytest.mark.discord(admin_guild_ids=[LISTED])
+async def test_a_refused_feeds_remove_keeps_the_feed(simcord_env, channel, admin, pipeline):
+    store.add(feeds_file(pipeline), "https://example.com/rss.xml")
+    before = feeds_file(pipeline).read_bytes()
+
+    result = await admin.slash(channel, "feeds remove", url="https://example.com/rss.xml")
+
+    assert result.ephemeral and result.response.content == REFUSAL
+    assert feeds_file(pipeline).read_bytes() == before
+    assert [type(e) for e in simcord_env.errors] == [NotTrusted]
+
+
+@pytest.mark.discord(admin_guild_ids=[LISTED])
+async def test_feeds_list_shows_a_failing_feeds_error(simcord_env, pipeline):
+    listed, member = operator(simcord_env)
+    ops = listed.create_text_channel("ops")
+    path = feeds_file(pipeline)
+    store.add(path, "http://127.0.0.1:1/feed.xml")
+    cog = simcord_env.bot.get_cog("FeedsCog")
+    cog.poll_loop.cancel()
+    await cog.poll_once()  # 127.0.0.1 is not allowed here: refused, recorded, retried later
+
+    result = await member.slash(ops, "feeds list")
+
+    [feed] = store.load(path)
+    assert feed.failures == 1 and "loopback" in feed.last_error
+    assert "last error: Refused http://127.0.0.1:1/feed.xml" in result.response.content
+    assert f"next try <t:{int(feed.next_try)}:R>" in result.response.content
