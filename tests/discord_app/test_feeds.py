@@ -126,3 +126,17 @@ async def test_feeds_list_shows_a_failing_feeds_error(simcord_env, pipeline):
     assert feed.failures == 1 and "loopback" in feed.last_error
     assert "last error: Refused http://127.0.0.1:1/feed.xml" in result.response.content
     assert f"next try <t:{int(feed.next_try)}:R>" in result.response.content
+
+
+@pytest.mark.discord(admin_guild_ids=[LISTED])
+async def test_feeds_add_of_a_bad_link_is_one_private_line(simcord_env, pipeline):
+    listed, member = operator(simcord_env)
+    ops = listed.create_text_channel("ops")
+
+    result = await member.slash(ops, "feeds add", url="javascript:alert(1)")
+
+    assert result.ephemeral
+    assert result.response.content == "Cannot follow javascript:alert(1): give a full http:// or https:// link."
+    assert not feeds_file(pipeline).exists()
+    [error] = simcord_env.errors  # the command raised FeedError; the tree showed its message
+    assert type(error.original).__name__ == "FeedError"

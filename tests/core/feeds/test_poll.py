@@ -170,3 +170,9 @@ def test_damaged_feeds_file_is_reported_not_replaced(corpus):
     with pytest.raises(store.FeedError, match="is damaged"):
         store.add(path, "https://example.com/rss")
     assert path.read_text(encoding="utf-8") == "{not json"
+
+
+def test_normalise_url_strips_tracking_and_fragment():
+    assert store.normalise_url("HTTPS://News.Example:443/a?id=3&utm_source=x&UTM_medium=y#top") == (
+        "https://news.example/a?id=3"
+    )
