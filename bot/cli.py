@@ -48,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         "ingest", parents=[common], help="add articles (files or URLs) to the corpus and update the index"
     )
     s.add_argument("sources", nargs="+", help="paths of .md/.txt/.html files, or http(s) URLs")
+    s = sub.add_parser("feeds", help="follow news feeds (RSS, Atom): add, list, remove, poll")
+    fsub = s.add_subparsers(dest="feeds_command", required=True)
+    # The common flags go after the action: `feeds list --corpus DIR`.
+    f = fsub.add_parser("add", parents=[common], help="follow a feed")
+    f.add_argument("url")
+    f = fsub.add_parser("remove", parents=[common], help="stop following a feed (its articles stay)")
+    f.add_argument("url")
+    fsub.add_parser("list", parents=[common], help="the followed feeds, with their last error")
+    fsub.add_parser("poll", parents=[common], help="poll every feed now and update the index once")
     sub.add_parser("run", parents=[common], help="run the Discord bot (or the local chat without a token)")
     return p
 
@@ -257,6 +266,52 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def describe_feed(feed) -> str:
+    """One line per feed: its URL, channel, and the last error with its next try."""
+    import datetime as dt
+
+    line = feed.url + (f" (changelog in channel {feed.channel_id})" if feed.channel_id else "")
+    if feed.last_error:
+        line += f"\n  last error: {feed.last_error}"
+        if feed.failures and feed.next_try:
+            when = dt.datetime.fromtimestamp(feed.next_try, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            line += f" (failed {feed.failures} time{'s' if feed.failures != 1 else ''}; next try {when})"
+    return line
+
+
+def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.feeds import store
+
+    corpus = settings.retrieval.corpus_dir
+    path = store.feeds_path(corpus, settings.feeds.file)
+    if args.feeds_command == "add":
+        feed = store.add(path, args.url, added_by="cli")
+        print(f"Following {feed.url}.")
+        return 0
+    if args.feeds_command == "remove":
+        feed = store.remove(path, args.url)
+        print(f"No longer following {feed.url} (its articles stay in the corpus).")
+        return 0
+    if args.feeds_command == "list":
+        feeds = store.load(path)
+        print("\n".join(describe_feed(f) for f in feeds) if feeds else "No feeds are followed.")
+        return 0
+    from bot.core.feeds.poll import poll_feeds
+
+    report = poll_feeds(corpus, settings.ingest, settings.feeds, force=True)
+    for o in report.outcomes:
+        status = "not modified" if o.not_modified else f"{len(o.articles)} added or updated"
+        print(f"{o.feed.url}: {status}" + (f"; {o.error}" if o.error else ""))
+    if report.changed:
+        from bot.core.index.build import build_index
+        from bot.core.index.embedder import Embedder
+
+        s = settings.retrieval
+        report_ = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty())
+        print(describe_report(report_))
+    return 1 if any(o.error and o.feed.failures for o in report.outcomes) else 0
+
+
 NO_TOKEN_NO_TERMINAL = (
     "No Discord token (DISCORD_TOKEN) and no terminal: set DISCORD_TOKEN to run the bot"
     " (the local chat fallback is for terminals)."
@@ -289,6 +344,7 @@ COMMANDS = {
     "chat": cmd_chat,
     "eval": cmd_eval,
     "ingest": cmd_ingest,
+    "feeds": cmd_feeds,
     "run": cmd_run,
 }
 

@@ -87,6 +87,19 @@ class IngestSettings(BaseSettings):
     max_redirects: int = Field(3, ge=0, le=10)
 
 
+class FeedsSettings(BaseSettings):
+    """News feeds followed by the running bot (prefix NEWSBOT_FEEDS_)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_FEEDS_", env_file=".env", extra="ignore")
+
+    # How often the running bot polls every feed; 0 turns the schedule off (`python -m bot feeds poll`).
+    interval_minutes: float = Field(30.0, ge=0)
+    # Entries read per feed per poll (the newest first): a feed of 10,000 entries costs at most this many.
+    max_entries: int = Field(50, ge=1, le=1000)
+    # Unset: feeds.json beside the corpus folder.
+    file: Path | None = None
+
+
 class DiscordSettings(BaseSettings):
     """Discord connection and behaviour (prefix DISCORD_)."""
 
@@ -115,6 +128,7 @@ class Settings(BaseSettings):
 
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    feeds: FeedsSettings = Field(default_factory=FeedsSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     log_level: str = Field("INFO", validation_alias="NEWSBOT_LOG_LEVEL")
 
@@ -122,6 +136,7 @@ class Settings(BaseSettings):
 _ENV_PREFIXES = {
     "RetrievalSettings": RetrievalSettings.model_config.get("env_prefix", ""),
     "IngestSettings": IngestSettings.model_config.get("env_prefix", ""),
+    "FeedsSettings": FeedsSettings.model_config.get("env_prefix", ""),
     "DiscordSettings": DiscordSettings.model_config.get("env_prefix", ""),
 }
 
