@@ -26,12 +26,16 @@ WORKDIR /src
 COPY docker/ /tmp/docker/
 COPY requirements.lock ./
 # Dependencies first, code later: a code change does not reinstall torch.
+# torch alone first, with the CPU index as an extra index for this step only and short retries: where
+# that index cannot be reached (a local wheel or mirror instead) each package would otherwise wait
+# through pip's 5 retries. The rest of the lock then finds torch already installed.
 RUN set -e; cert=""; \
     if [ -n "$PIP_CERT" ]; then cert="--cert $PIP_CERT"; elif [ -s /tmp/docker/ca.pem ]; then cert="--cert /tmp/docker/ca.pem"; fi; \
     links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
-    pip install $cert $links --index-url "$PIP_INDEX_URL" --extra-index-url "$TORCH_INDEX_URL" \
-        ${PIP_EXTRA_INDEX_URL:+--extra-index-url "$PIP_EXTRA_INDEX_URL"} \
-        -c requirements.lock -r requirements.lock
+    extra="${PIP_EXTRA_INDEX_URL:+--extra-index-url $PIP_EXTRA_INDEX_URL}"; \
+    pip install $cert $links $extra --index-url "$PIP_INDEX_URL" --extra-index-url "$TORCH_INDEX_URL" \
+        --retries 1 --timeout 15 --no-deps $(grep '^torch==' requirements.lock); \
+    pip install $cert $links $extra --index-url "$PIP_INDEX_URL" -c requirements.lock -r requirements.lock
 # The build backend, installed here with the CA bundle: pip's isolated build environment would fetch it
 # again without the bundle (it fails behind a proxy), so the project is built with --no-build-isolation.
 RUN set -e; cert=""; \
