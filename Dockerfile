@@ -42,15 +42,16 @@ RUN set -e; cert=""; \
     if [ -n "$PIP_CERT" ]; then cert="--cert $PIP_CERT"; elif [ -s /tmp/docker/ca.pem ]; then cert="--cert /tmp/docker/ca.pem"; fi; \
     links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
     pip install $cert $links --index-url "$PIP_INDEX_URL" "setuptools>=68" wheel
+
+# ---- stage 2: the default e5 model folder, built once with the project's code ----
+FROM build AS model
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-# No network from here on: no dependencies, no build environment.
-RUN pip install --no-deps --no-build-isolation --no-index .
-# The default e5 model folder, built once here (files 0644: readable by the non-root user).
+# Files 0644: readable by the non-root user. Runs from /src (the working folder is on sys.path).
 ENV NEWSBOT_MODEL_CACHE=/opt/models
 RUN python -m bot.core.index.bundled_e5 --cache /opt/models
 
-# ---- stage 2: the runtime ----
+# ---- stage 3: the runtime ----
 FROM ${BASE_IMAGE}
 RUN (command -v python3.11 >/dev/null && command -v tini >/dev/null) \
     || (apt-get update && apt-get install -y --no-install-recommends python3.11 tini ca-certificates \
@@ -60,8 +61,15 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         apertium apertium-eng-spa apertium-fr-es \
     && rm -rf /var/lib/apt/lists/*
+# The dependencies only: this 1.5 GB layer stays cached (and unchanged for pulls) while the lock does.
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/models /opt/models
+COPY --from=model /opt/models /opt/models
+# The project last, in a small layer of its own; no network (no dependencies, no build environment).
+COPY pyproject.toml README.md /src/
+COPY bot /src/bot
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation \
+        --no-index /src \
+    && rm -rf /src
 RUN useradd --create-home --uid 10001 newsbot \
     && mkdir -p /app/index /app/feedback /app/corpus \
     && chown -R newsbot:newsbot /app
