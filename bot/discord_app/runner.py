@@ -137,13 +137,26 @@ async def serve(bot: NewsBot, token: str, window: float = 300.0) -> None:
     the end of login, which includes loading the index).
     """
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            loop.add_signal_handler(sig, lambda s=sig: _stop(bot, s))
+            loop.add_signal_handler(sig, lambda s=sig: _stop(bot, s, stopping))
         except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
             pass
     async with bot:
-        await login_with_retry(bot, token, window)
+        # A signal during the login retries ends them at once: closing the bot alone would not stop
+        # the retry loop, and `docker stop` would wait its 10 s and kill the process.
+        login = asyncio.ensure_future(login_with_retry(bot, token, window))
+        stop_wait = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({login, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
+        if not login.done():
+            login.cancel()
+            await asyncio.gather(login, return_exceptions=True)
+            return
+        login.result()  # a login error or DiscordUnreachable is raised here
+        if stopping.is_set():
+            return
         watchdog = asyncio.ensure_future(_watch_first_connection(bot, window))
         try:
             await bot.connect(reconnect=True)
@@ -154,8 +167,9 @@ async def serve(bot: NewsBot, token: str, window: float = 300.0) -> None:
             raise gave_up
 
 
-def _stop(bot: NewsBot, sig: signal.Signals) -> None:
+def _stop(bot: NewsBot, sig: signal.Signals, stopping: asyncio.Event) -> None:
     log.info("received %s: closing the connection", sig.name)
+    stopping.set()
     asyncio.ensure_future(bot.close())
 
 

@@ -175,6 +175,33 @@ def test_no_route_to_discord_retries_then_exits_75_with_one_line(settings, monke
     assert FAKE_TOKEN not in caplog.text
 
 
+def test_sigterm_during_the_login_retries_stops_at_once(settings, monkeypatch, caplog):
+    # No route to Discord: SIGTERM (docker stop) must not wait for the end of the retry window.
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+    monkeypatch.setenv("DISCORD_STARTUP_RETRY_SECONDS", "5")
+    caplog.set_level(logging.INFO)
+
+    class SignalWhenRetrying(logging.Handler):
+        # The first "could not be reached" warning: the bot is now in its backoff, as in the container.
+        def emit(self, record: logging.LogRecord) -> None:
+            if "could not be reached" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    handler = SignalWhenRetrying()
+    logging.getLogger("bot.discord_app.runner").addHandler(handler)
+    try:
+        started = time.monotonic()
+        code = run_bot(settings)
+        took = time.monotonic() - started
+    finally:
+        logging.getLogger("bot.discord_app.runner").removeHandler(handler)
+
+    assert code == 0
+    assert took < 2
+    assert "received SIGTERM" in caplog.text
+    assert all(r.exc_info is None for r in caplog.records)
+
+
 def test_a_bad_retry_window_is_a_clear_error(settings, monkeypatch, caplog):
     monkeypatch.setenv("DISCORD_STARTUP_RETRY_SECONDS", "-1")
     assert run_bot(settings) == 2
