@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -44,6 +45,8 @@ class Pipeline:
         self.answerer = Answerer(settings.abstain_threshold)
         self._gen: Generation | None = None
         self._checked = 0.0
+        # One switch to a newer generation at a time; held while it loads (see current_generation).
+        self._switching = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -107,19 +110,51 @@ class Pipeline:
         self.reload()
         return report
 
-    def current_generation(self) -> Generation:
+    def current_generation(self, block: bool = True) -> Generation:
         """The live generation, switching to a newer one another process made live (checked at most
-        once a second: one small file read)."""
+        once a second: one small file read).
+
+        With block=False (the event loop) nothing is read or loaded in the calling thread: the check
+        and the load of a newer generation run in a thread of their own, and the generation already
+        in memory is returned until the new one is ready.
+        """
         gen = self.generation
         now = time.monotonic()
-        if now - self._checked >= RELOAD_CHECK_SECONDS:
-            self._checked = now
+        if now - self._checked < RELOAD_CHECK_SECONDS:
+            return gen
+        self._checked = now
+        if block:
+            # A worker thread may wait for a switch already under way: it then answers from the
+            # new generation, and the generation is never loaded twice at once.
+            with self._switching:
+                return self._switch_if_newer()
+        if self._switching.acquire(blocking=False):
             try:
-                if self.store.current_name() not in (None, gen.name):
-                    gen = self.reload()
-            except BotError as exc:
-                log.warning("Keeping generation %s: %s", gen.name, exc.user_message)
+                # A thread of its own, not the shared pool: a burst of questions can fill the pool,
+                # and the switch must not wait behind it.
+                threading.Thread(
+                    target=self._switch_in_background, name="generation-switch", daemon=True
+                ).start()
+            except RuntimeError:  # no thread could be started: the next check tries again
+                self._switching.release()
         return gen
+
+    def _switch_if_newer(self) -> Generation:
+        gen = self.generation
+        try:
+            if self.store.current_name() not in (None, gen.name):
+                gen = self.reload()
+        except BotError as exc:
+            log.warning("Keeping generation %s: %s", gen.name, exc.user_message)
+        return gen
+
+    def _switch_in_background(self) -> None:
+        try:
+            self._switch_if_newer()
+        except Exception:  # nobody awaits this thread: log, and keep the current generation
+            log.exception("Could not switch to the new index generation; keeping %s", self.generation.name)
+        finally:
+            self._switching.release()
 
     @property
     def generation(self) -> Generation:
@@ -159,20 +194,20 @@ class Pipeline:
 
     # -- facts -----------------------------------------------------------------------------------
 
-    def articles(self) -> list[ArticleInfo]:
-        """The indexed articles, sorted by id."""
-        return list(self.current_generation().articles.values())
+    def articles(self, block: bool = True) -> list[ArticleInfo]:
+        """The indexed articles, sorted by id (block=False: from memory, see current_generation)."""
+        return list(self.current_generation(block).articles.values())
 
-    def passages(self, article_id: str) -> list[Passage]:
+    def passages(self, article_id: str, block: bool = True) -> list[Passage]:
         """The passages of one article in reading order (empty for an unknown id)."""
         return sorted(
-            (p for p in self.current_generation().passages if p.article_id == article_id),
+            (p for p in self.current_generation(block).passages if p.article_id == article_id),
             key=lambda p: p.position,
         )
 
-    def about(self) -> IndexInfo:
-        """Facts about the live index."""
-        gen = self.current_generation()
+    def about(self, block: bool = True) -> IndexInfo:
+        """Facts about the live index (block=False: from memory, see current_generation)."""
+        gen = self.current_generation(block)
         m = gen.manifest
         return IndexInfo(
             articles=len(gen.articles),

@@ -66,7 +66,8 @@ def opening(pipeline: Pipeline, article_id: str, chars: int = OPENING_CHARS) -> 
     """The first passages of an article, up to about `chars` characters, paragraphs kept apart."""
     text = ""
     paragraph = None
-    for p in pipeline.passages(article_id):
+    # block=False: a switch to a new generation loads in the background, never in this command.
+    for p in pipeline.passages(article_id, block=False):
         if len(text) >= chars:
             break
         # Passages of one paragraph read on as one text; a new paragraph starts after a blank line.
@@ -76,7 +77,12 @@ def opening(pipeline: Pipeline, article_id: str, chars: int = OPENING_CHARS) -> 
 
 
 class LibraryCog(commands.Cog):
-    """Commands that describe the corpus and the index."""
+    """Commands that describe the corpus and the index.
+
+    Each is acknowledged within Discord's 3 seconds whatever the load: what is already in memory is
+    read on the event loop (block=False: never a file read, never a generation load), without the
+    shared thread pool, which a burst of /ask can keep busy for seconds.
+    """
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
@@ -86,7 +92,7 @@ class LibraryCog(commands.Cog):
     )
     async def articles(self, interaction: discord.Interaction) -> None:
         """Privately list the articles."""
-        infos = await asyncio.to_thread(self.bot.pipeline.articles)
+        infos = self.bot.pipeline.articles(block=False)
         await interaction.response.send_message(
             embed=articles_embed(infos), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -95,10 +101,12 @@ class LibraryCog(commands.Cog):
     @app_commands.describe(name="The article's title or identifier (suggestions appear as you type)")
     async def article(self, interaction: discord.Interaction, name: str) -> None:
         """Privately show one article's facts and opening."""
-        infos = await asyncio.to_thread(self.bot.pipeline.articles)
-        info = find_article(infos, name)
+        # An unknown name is refused at once, privately, before anything is deferred.
+        info = find_article(self.bot.pipeline.articles(block=False), name)
+        # Acknowledged before the passages are gathered: a scan of the whole index, in the pool.
+        await interaction.response.defer(thinking=True, ephemeral=True)
         text = await asyncio.to_thread(opening, self.bot.pipeline, info.id)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             embed=article_embed(info, text), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
@@ -107,14 +115,15 @@ class LibraryCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Suggest articles matching what the user typed."""
-        return article_choices(await asyncio.to_thread(self.bot.pipeline.articles), current)
+        # Suggestions cannot be deferred: they come from the article list in memory.
+        return article_choices(self.bot.pipeline.articles(block=False), current)
 
     @app_commands.command(
         name="about", description="Show facts about the index: articles, passages, model, build time."
     )
     async def about(self, interaction: discord.Interaction) -> None:
         """Privately show the live index's facts."""
-        info = await asyncio.to_thread(self.bot.pipeline.about)
+        info = self.bot.pipeline.about(block=False)
         await interaction.response.send_message(
             embed=about_embed(info), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
