@@ -123,7 +123,7 @@ def child(index: Path, corpus: Path) -> None:
     out["30 new questions, 1st time asked: p95"] = C.percentile(firsts, 95)
     out["same question right after, 2nd time: p50"] = C.percentile(seconds, 50)
     out["same question right after, 2nd time: p95"] = C.percentile(seconds, 95)
-    out["median per-question ratio 1st/2nd"] = C.percentile([a / b for a, b in zip(firsts, seconds)], 50)
+    out["median per-question ratio 1st/2nd"] = C.percentile([a / b for a, b in zip(firsts, seconds, strict=True)], 50)
     out["stale"] = float(stale)
     out["vector"] = [float(x) for x in embedder.encode_queries([QUESTION])[0]]
     print(json.dumps(out))
@@ -277,7 +277,7 @@ def _time_cli(cmd, env) -> tuple[float, float, str]:
 
 def _importtime(py, env, top: int) -> None:
     """Import costs of what the CLI loads before answering, from `python -X importtime`."""
-    for label, code in (
+    for _label, code in (
         ("import bot.cli", "import bot.cli"),
         ("everything `ask` imports", "import bot.cli, bot.core.pipeline, sentence_transformers, faiss, "
          "py3langid, pysbd, bm25s, Stemmer, frontmatter"),

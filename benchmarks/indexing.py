@@ -190,8 +190,8 @@ def main() -> int:
                     cpu_e.append(time.process_time() - c)
         build_s, bare = C.percentile(builds, 50), C.percentile(bares, 50)
         n_texts = len(embedded)
-        ratio = C.percentile([e / b for e, b in zip(bares, builds)], 50)
-        cpu_ratio = C.percentile([e / b for e, b in zip(cpu_e, cpu_b)], 50)
+        ratio = C.percentile([e / b for e, b in zip(bares, builds, strict=True)], 50)
+        cpu_ratio = C.percentile([e / b for e, b in zip(cpu_e, cpu_b, strict=True)], 50)
         print(f"\n1. full build (update_index(rebuild=True)), median of {args.repeat}: "
               f"{report.passages_total} passages, {n_texts} texts embedded "
               f"({report.passages_embedded} reported as embedded)")

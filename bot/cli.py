@@ -18,6 +18,19 @@ from bot.models import Answer, Conversation, UpdateReport
 log = logging.getLogger("bot")
 
 
+def version() -> str:
+    """The installed package's version, or bot.__version__ when running from a source tree."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("newsbot")
+    except PackageNotFoundError:
+        from bot import __version__
+
+        return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -31,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bot", description="Answer questions about news articles, with cited passages."
     )
+    p.add_argument("--version", action="version", version=f"newsbot {version()}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("index", parents=[common], help="build or update the index")
     s.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")

@@ -250,3 +250,15 @@ def test_eval_prints_the_table_per_kind(cli_run, dev_questions, use_session_embe
     scores = json.loads(capsys.readouterr().out)
     assert code == 0 and scores["total"]["missing"] == 0
     assert set(scores["by_kind"]) == kinds
+
+
+def test_version_flag_prints_the_version(capsys):
+    import pytest as _pytest
+
+    from bot import __version__
+    from bot.cli import main
+
+    with _pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"newsbot {__version__}"

@@ -7,6 +7,7 @@ against Discord's 6000-character total with `len(embed)`, which counts what Disc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import discord
@@ -22,6 +23,13 @@ NAME_CAP = 120
 # The least a cited quote keeps when the answer text competes with it for room.
 MIN_QUOTE = 160
 MIN_FIELD_VALUE = 40
+# Line breaks and runs of spaces, but not the article's non-breaking spaces: a quote keeps them.
+_BREAKS = re.compile(r"[^\S\u00a0\u202f]+")
+
+
+def quote_line(text: str) -> str:
+    """A quote on one line (a block quote cannot hold a line break), its characters otherwise as written."""
+    return _BREAKS.sub(" ", text).strip()
 
 
 def source_line(citation: Citation) -> str:
@@ -48,7 +56,7 @@ def _quote_field(name: str, body: str, tail: str, room: int) -> tuple[str, str]:
     text_room = room - len(prefix) - len(sep) - len(tail)
     if text_room < 20:
         return name, L.shorten(tail, room)
-    return name, f"{prefix}{L.shorten(L.one_line(body), text_room)}{sep}{tail}"
+    return name, f"{prefix}{L.shorten(quote_line(body), text_room)}{sep}{tail}"
 
 
 def _fit_total(embed: discord.Embed) -> discord.Embed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.core.index.store import Generation
 from bot.core.ingest.passages import MAX_CHARS
 from bot.core.search.retriever import Hit
@@ -60,8 +62,12 @@ class Answerer:
         return f"{_trim(citations[0].passage.text, MAX_ANSWER_CHARS)} [1]"
 
 
+# Line breaks and runs of spaces; the article's non-breaking spaces are kept as written.
+_BREAKS = re.compile(r"[^\S\u00a0\u202f]+")
+
+
 def _trim(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = _BREAKS.sub(" ", text).strip()
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit - 1)

@@ -17,8 +17,8 @@ from bot.core.index.embedder import Embedder
 from bot.core.index.lexical import LexicalIndex, passage_terms
 from bot.core.index.store import IndexStore, Reusable, choose_faiss_index
 from bot.core.ingest.corpus import corpus_files, file_checksum, load_corpus
-from bot.core.ingest.passages import split_article
-from bot.core.text import sentence_spans
+from bot.core.ingest.passages import TEXT_VERSION, split_article
+from bot.core.text import clean, sentence_spans
 from bot.core.translate.apertium import translate
 from bot.errors import BotError, BuildInProgress, CorpusError
 from bot.models import Article, Passage, UpdateReport
@@ -34,7 +34,8 @@ def embed_text(p: Passage) -> str:
     Without the title, dense hit@1 fell from 0.76 to 0.65 on dev2 (and 0.77 to 0.64 on
     benchmarks/heldout): a passage rarely names the subject its article is about.
     """
-    return f"{p.title}. {p.text}"
+    # Normalised for matching only: the passage keeps the article's characters for citations.
+    return clean(f"{p.title}. {p.text}")
 
 
 def fingerprint(checksums: dict[str, str]) -> str:
@@ -69,6 +70,8 @@ def settings_record(settings: RetrievalSettings) -> dict:
         "query_prefix": settings.query_prefix,
         "passage_prefix": settings.passage_prefix,
         "translate": settings.translate,
+        # Passages of another text version are split and stored again (an old index rebuilds).
+        "passage_text": TEXT_VERSION,
     }
 
 
@@ -229,9 +232,8 @@ def _translate(passages: list[Passage], previous: dict[str, Passage], enabled: b
         items: list[str] = []
         counts: list[int] = []
         for i in rows:
-            sentences = [passages[i].text[a:b] for a, b in sentence_spans(passages[i].text, src)] or [
-                passages[i].text
-            ]
+            plain = clean(passages[i].text)
+            sentences = [plain[a:b] for a, b in sentence_spans(plain, src)] or [plain]
             items.append(passages[i].title)
             items.extend(sentences)
             counts.append(len(sentences))

@@ -105,7 +105,9 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         title = meta.get("title") or first_heading(body)
         if path.suffix.lower() != ".txt":
             body = _strip_markdown(body)
-    body = clean(body).strip()
+    # The article's own characters are kept (’, nbsp, « »): citations quote them exactly, so a quote
+    # can be found in the article with a browser's search. Matching normalises (bot.core.text.clean).
+    body = body.strip()
     if not body:
         raise IngestError("the file has no text")
     if not title:
@@ -113,7 +115,7 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         title = first_line if len(first_line) <= 120 else path.stem.replace("-", " ").replace("_", " ")
     lang = str(meta.get("lang") or "").lower()[:2]
     if lang not in ("fr", "en"):
-        lang = detect_lang(body[:2000])
+        lang = detect_lang(clean(body[:2000]))
 
     def opt(key: str) -> str | None:
         value = meta.get(key)

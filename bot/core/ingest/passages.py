@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.core.text import paragraph_spans, sentence_spans
+from bot.core.text import clean, paragraph_spans, sentence_spans
 from bot.models import Article, Passage
+
+# What a passage's text is; an index built with another version is rebuilt (build.settings_record).
+# 2: the article's own characters (’, non-breaking spaces), no longer their plain forms.
+TEXT_VERSION = 2
 
 # A passage holds whole sentences up to this many characters, so that a citation points at the
 # fact rather than at a whole page; a single longer sentence is cut at a word boundary.
@@ -65,8 +69,13 @@ def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def split_article(article: Article) -> list[Passage]:
-    """Split an article into passages of whole sentences, in reading order."""
-    text = article.text
+    """Split an article into passages of whole sentences, in reading order.
+
+    Sentences are found in the normalised text (clean() keeps every offset), so typography does not
+    change where passages start and end; each passage's text is the article's own characters.
+    """
+    original = article.text
+    text = clean(original)
     spans: list[tuple[int, int]] = []
     paragraphs: list[int] = []  # for each span, the index of the paragraph (part) it belongs to
     for b_start, b_end in _blocks(text):
@@ -98,11 +107,11 @@ def split_article(article: Article) -> list[Passage]:
                 last = piece
         if current is not None:
             spans.append(current)
-        _number_paragraphs(spans, first, paragraphs)
+        _number_paragraphs(spans, first, paragraphs, original)
     passages: list[Passage] = []
     seen: dict[str, int] = {}
     for position, (start, end) in enumerate(spans):
-        body = text[start:end]
+        body = original[start:end]
         occurrence = seen.get(body, 0)
         seen[body] = occurrence + 1
         passages.append(
@@ -121,15 +130,22 @@ def split_article(article: Article) -> list[Passage]:
     return passages
 
 
-def _number_paragraphs(spans: list[tuple[int, int]], first: int, paragraphs: list[int]) -> None:
+def _number_paragraphs(
+    spans: list[tuple[int, int]], first: int, paragraphs: list[int], text: str
+) -> None:
     """Number the spans from `first` on (one source paragraph) as one paragraph, or as several parts
     of at most MAX_PARAGRAPH_CHARS when it is long."""
     number = paragraphs[-1] + 1 if paragraphs else 0
     part_start = None
+    previous_end = None
     for start, end in spans[first:]:
         if part_start is None:
             part_start = start
-        elif end - part_start > MAX_PARAGRAPH_CHARS:
+        elif end - part_start > MAX_PARAGRAPH_CHARS or text[previous_end:start] != " ":
+            # A citation shows a paragraph as its passages joined by one space (Citation.text): passages
+            # the article separates otherwise (a line break, two spaces) start a new part, so that
+            # what is shown is always the article's text exactly.
             number += 1
             part_start = start
+        previous_end = end
         paragraphs.append(number)
