@@ -23,7 +23,7 @@ async def test_ask_in_french_cites_the_right_article(simcord_env, channel, alice
     assert embed.title == FR_QUESTION
     assert "160 millions" in embed.description and "[1]" in embed.description
     assert cited_articles(embed)[0] == "openai-amd.md"
-    assert "160 millions d'actions AMD" in embed.fields[0].value
+    assert "160 millions d’actions AMD" in embed.fields[0].value  # the article's own apostrophe
     assert embed.fields[0].name.startswith("[1] OpenAI et AMD")
     labels = [c["label"] for row in result.response.components for c in row["components"]]
     assert labels == ["Show passages", "Helpful", "Not helpful"]
