@@ -235,8 +235,11 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.ingest.add import ingest
 
     results = ingest(args.sources, settings.retrieval.corpus_dir, settings.ingest)
+    from bot.core.ingest.fetch import redact_credentials
+
     failed = 0
-    for source, result in zip(args.sources, results, strict=True):
+    for typed, result in zip(args.sources, results, strict=True):
+        source = redact_credentials(typed)  # the terminal may be logged or shared: no password in it
         if isinstance(result, BotError):
             failed += 1
             print(f"{source}: not added: {result.user_message}")

@@ -57,3 +57,31 @@ def test_a_secret_in_a_dotenv_setting_of_the_wrong_type_is_not_echoed(name, tmp_
     assert main(["feeds", "list", "--corpus", str(tmp_path / "corpus")]) == 2
     err = capsys.readouterr().err
     assert name in err and "hostile-secret" not in err and "MTIz" not in err
+
+
+# --- class 3: credentials -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "user:pw-hostile-secret@host.com/x",
+        "user:pw-hostile-secret@host.com/article.md",
+        "user:pw-hostile-secret@host.com",
+        "//user:pw-hostile-secret@host.com/x",
+    ],
+)
+def test_a_link_with_credentials_but_no_scheme_is_refused_without_echoing_them(source, tmp_path, capsys, caplog):
+    corpus = tmp_path / "corpus"
+    assert main(["ingest", source, "--corpus", str(corpus), "--index", str(tmp_path / "index")]) == 1
+    out, err = capsys.readouterr()
+    assert "user name or password" in out
+    for text in (out, err, caplog.text):
+        assert "pw-hostile-secret" not in text
+    assert not corpus.exists() or not any(corpus.iterdir())
+
+
+def test_a_feed_link_with_credentials_but_no_scheme_is_not_echoed(tmp_path, capsys):
+    assert main(["feeds", "add", "u:pw-hostile-secret@example.com/rss", "--corpus", str(tmp_path / "c")]) == 1
+    out, err = capsys.readouterr()
+    assert "Cannot follow" in err and "pw-hostile-secret" not in out + err

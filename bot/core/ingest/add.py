@@ -27,7 +27,7 @@ from bot.core.ingest.corpus import (
     first_heading,
     links_outside,
 )
-from bot.core.ingest.fetch import redact_credentials
+from bot.core.ingest.fetch import SCHEMELESS_CREDENTIALS_RE, redact_credentials
 from bot.core.ingest.frontmatter import FrontMatterError
 from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
@@ -370,6 +370,12 @@ def ingest(
         try:
             if _URL_RE.match(source):
                 results.append(ingest_url(source, corpus_dir, settings))
+            elif SCHEMELESS_CREDENTIALS_RE.match(source) and not Path(source).exists():
+                # Refused before any file look-up: a "no such file" message would echo the password.
+                raise IngestError(
+                    "Cannot add this source: it looks like a web link with a user name or password"
+                    " (user:password@host); remove them and write the link in full, with https:// in front."
+                )
             elif _looks_like_bare_link(source):
                 raise IngestError(f"Cannot add {source}: write web links in full, with https:// in front.")
             else:
