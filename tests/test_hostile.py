@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -85,3 +86,58 @@ def test_a_feed_link_with_credentials_but_no_scheme_is_not_echoed(tmp_path, caps
     assert main(["feeds", "add", "u:pw-hostile-secret@example.com/rss", "--corpus", str(tmp_path / "c")]) == 1
     out, err = capsys.readouterr()
     assert "Cannot follow" in err and "pw-hostile-secret" not in out + err
+
+
+# --- class 6: batch input -----------------------------------------------------------------------
+
+QUESTION = "What did AMD announce?"
+
+
+def _batch_lines() -> list[tuple[str, bytes]]:
+    """(expected id, raw line) pairs: hostile lines between valid ones."""
+    good = json.dumps({"id": "good", "question": QUESTION}).encode()
+    return [
+        ("bom", b"\xef\xbb\xbf" + json.dumps({"id": "bom", "question": QUESTION}).encode()),
+        ("crlf", json.dumps({"id": "crlf", "question": QUESTION}).encode() + b"\r"),
+        ("line-3", b'{"id": "bad-utf8", "question": "What \xff\xfe did AMD announce?"}'),
+        ("int", b'{"id": "int", "question": 123}'),
+        ("null", b'{"id": "null", "question": null}'),
+        ("list", b'{"id": "list", "question": ["What did AMD announce?"]}'),
+        ("nan", b'{"id": "nan", "question": NaN}'),
+        ("conv", b'{"id": "conv", "question": "What did AMD announce?", "conversation": {"a": 1}}'),
+        ("u2028", json.dumps({"id": "u2028", "question": "What did AMD\u2028 announce?"}, ensure_ascii=False).encode()),
+        ("good", good),
+    ]
+
+
+def test_every_hostile_batch_line_gets_its_own_record_and_valid_lines_are_answered(
+    indexed_settings, use_session_embedder, tmp_path, capsys
+):
+    s = indexed_settings
+    pairs = _batch_lines()
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes(b"\n".join(line for _, line in pairs) + b"\n")
+    code = main(["ask", "--batch", str(batch), "--corpus", str(s.corpus_dir), "--index", str(s.index_dir)])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1  # some lines failed
+    assert [o["id"] for o in out] == [qid for qid, _ in pairs]
+    by_id = {o["id"]: o for o in out}
+    for qid in ("bom", "crlf", "u2028", "good"):
+        assert "error" not in by_id[qid] and by_id[qid]["citations"], qid
+    assert "not UTF-8" in by_id["line-3"]["error"]
+    for qid in ("int", "null", "list", "nan"):
+        assert by_id[qid]["error"] == '"question" must be a string'
+    assert "conversation" in by_id["conv"]["error"]
+
+
+@pytest.mark.parametrize(
+    "field, value", [("kind", ["direct"]), ("answers", 123), ("sources", "a.md"), ("id", {"x": 1})]
+)
+def test_an_eval_line_with_a_field_of_the_wrong_type_is_one_line(field, value, tmp_path, capsys):
+    item = {"id": "q1", "question": QUESTION, "kind": "direct", "sources": ["a.md"], "answers": ["AMD"]}
+    item[field] = value
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    assert main(["eval", str(path), "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"{path}: line 1 has fields of the wrong type: {field}"
