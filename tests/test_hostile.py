@@ -141,3 +141,49 @@ def test_an_eval_line_with_a_field_of_the_wrong_type_is_one_line(field, value, t
     assert main(["eval", str(path), "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"{path}: line 1 has fields of the wrong type: {field}"
+
+
+# --- class 2: front matter ----------------------------------------------------------------------
+
+ARTICLE_BODY = "\n\nAMD showed a rack named Helios for data centres, shipping in 2026.\n"
+
+
+@pytest.mark.parametrize(
+    "front, reason",
+    [
+        ("title: t\ndate: 2025-13-45", "month must be in 1..12"),
+        ("title: t\ndate: 2025-02-30", "day is out of range for month"),
+        ("title: t\ndate: 2025-01-01 25:00:00", "hour must be in 0..23"),
+    ],
+)
+def test_a_date_that_does_not_exist_is_refused_in_one_line(front, reason, tmp_path, capsys, caplog):
+    src = tmp_path / "article.md"
+    src.write_text(f"---\n{front}\n---{ARTICLE_BODY}", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert main(["ingest", str(src), "--corpus", str(corpus), "--index", str(tmp_path / "index")]) == 1
+    out = capsys.readouterr().out.strip()
+    refused = "its front matter is refused: it has a value that cannot be read"
+    assert out == f"{src}: not added: Cannot add article.md: {refused} ({reason})."
+    assert "Traceback" not in caplog.text
+    assert not corpus.exists() or not any(corpus.iterdir())
+
+
+def test_a_refusal_inside_the_loader_keeps_its_own_reason():
+    from bot.core.ingest.frontmatter import FrontMatterError, loads
+
+    with pytest.raises(FrontMatterError) as info:
+        loads("---\na: &a [x]\nb: *a\n---\nbody")
+    assert str(info.value) == "it uses YAML anchors, which are not accepted"
+
+
+def test_control_characters_never_reach_the_stored_title_or_body(tmp_path, capsys):
+    from bot.core.ingest.add import ingest_file
+    from bot.core.ingest.frontmatter import loads
+
+    src = tmp_path / "ctrl.md"
+    src.write_text('---\ntitle: "\\x1b[31mred\\x07 \\0title"\n---\n\nAMD \x1b]0;pwned\x07 Helios rack.\n', encoding="utf-8")
+    result = ingest_file(src, tmp_path / "corpus")
+    stored = (tmp_path / "corpus" / result.article_id).read_text(encoding="utf-8")
+    meta, body = loads(stored)
+    assert "\x1b" not in stored and "\x07" not in stored and "\x00" not in stored
+    assert meta["title"] == "[31mred title" and "AMD" in body and "Helios rack." in body

@@ -124,12 +124,17 @@ def _first_line(body: str) -> str | None:
     return None
 
 
+# C0 and C1 control characters but tab and line ends: an ESC sequence in a title or a quoted
+# passage would drive the terminal that prints it, a NUL ends up in logs and chat messages.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _as_text(value: object) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value).strip() or None
+    return _CONTROLS.sub(" ", str(value)).strip() or None
 
 
 def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | None = None) -> _Draft:
@@ -148,7 +153,7 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
             meta, body = read_front_matter(content)
         except FrontMatterError as exc:
             raise IngestError(f"Cannot add {name}: its front matter is refused: {exc}.") from exc
-    body = clean(body).strip()
+    body = _CONTROLS.sub("", clean(body)).strip()
     if not body:
         raise IngestError(f"Cannot add {name}: it has no text.")
     stem = Path(urlsplit(name).path).stem if url else Path(name).stem
