@@ -187,3 +187,97 @@ def test_control_characters_never_reach_the_stored_title_or_body(tmp_path, capsy
     meta, body = loads(stored)
     assert "\x1b" not in stored and "\x07" not in stored and "\x00" not in stored
     assert meta["title"] == "[31mred title" and "AMD" in body and "Helios rack." in body
+
+
+# --- class 10: odd states of the corpus ---------------------------------------------------------
+
+LATIN1_NAME = os.fsdecode(b"caf\xe9.md")  # a name written on a Latin-1 system: not UTF-8
+
+
+def _corpus_with(tmp_path, name: str, text: str = "# AMD\n\nAMD shows the Helios rack.\n"):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (corpus / "good.md").write_text("# Good\n\nNvidia opens a plant in Texas.\n", encoding="utf-8")
+    (corpus / name).write_text(text, encoding="utf-8")
+    return corpus
+
+
+def test_a_corpus_file_whose_name_is_not_utf8_is_skipped_with_a_reason(tmp_path):
+    from bot.core.index.build import corpus_checksums, fingerprint
+    from bot.core.ingest.corpus import load_corpus
+
+    corpus = _corpus_with(tmp_path, LATIN1_NAME)
+    articles, skipped = load_corpus(corpus)
+    assert [a.id for a in articles] == ["good.md"]
+    assert [str(s) for s in skipped] == ["caf\\xe9.md: its name is not valid UTF-8; rename it"]
+    str(skipped[0]).encode("utf-8")  # printable and storable
+    # The build's change detection hashes the ids: it must not meet the surrogate either.
+    assert list(corpus_checksums(corpus)) == ["good.md"] and fingerprint(corpus_checksums(corpus))
+
+
+def test_ingesting_a_file_whose_name_is_not_utf8_stores_it(tmp_path):
+    from bot.core.ingest.add import ingest_file
+
+    src = tmp_path / LATIN1_NAME
+    src.write_text("AMD shows the Helios rack to data centres.\n", encoding="utf-8")
+    result = ingest_file(src, tmp_path / "corpus")
+    stored = (tmp_path / "corpus" / result.article_id).read_text(encoding="utf-8")
+    assert "Helios" in stored and "caf\\xe9.md" in stored
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device link"])
+def test_ingesting_a_pipe_or_a_device_is_refused_at_once(kind, tmp_path):
+    import threading
+
+    from bot.core.ingest.add import ingest_file
+    from bot.errors import IngestError
+
+    src = tmp_path / "article.md"
+    if kind == "fifo":
+        os.mkfifo(src)
+    else:
+        src.symlink_to("/dev/zero")
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(ingest_file(src, tmp_path / "corpus"))
+        except IngestError as exc:
+            outcome.append(exc)
+
+    # Without the check the read blocks forever (FIFO) or never ends (/dev/zero): a thread keeps the test bounded.
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(10)
+    assert outcome, "ingest_file did not return"
+    assert isinstance(outcome[0], IngestError) and "not a regular file" in outcome[0].user_message
+
+
+def test_a_corpus_article_over_the_size_limit_is_skipped_without_being_read(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from bot.core.ingest import corpus as corpus_mod
+
+    corpus = _corpus_with(tmp_path, "huge.md")
+    with (corpus / "huge.md").open("r+b") as f:
+        f.truncate(corpus_mod.MAX_FILE_BYTES + 1)  # sparse: 20 MB on paper, nothing on disk
+    read = Path.read_bytes
+
+    def guarded(self: Path) -> bytes:
+        assert self.name != "huge.md", "the oversized file was read into memory"
+        return read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+    articles, skipped = corpus_mod.load_corpus(corpus)
+    assert [a.id for a in articles] == ["good.md"]
+    assert [str(s) for s in skipped] == ["huge.md: the file is larger than 20 MB"]
+
+
+def test_a_corpus_path_that_is_a_file_is_named_as_such(tmp_path):
+    from bot.core.ingest.corpus import corpus_files
+    from bot.errors import CorpusError
+
+    (tmp_path / "corpus").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(CorpusError) as info:
+        corpus_files(tmp_path / "corpus")
+    assert info.value.user_message == f"The corpus folder {tmp_path / 'corpus'} is a file, not a folder."

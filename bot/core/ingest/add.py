@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from bot.core.ingest.corpus import (
     corpus_files,
     first_heading,
     links_outside,
+    shown_name,
 )
 from bot.core.ingest.fetch import SCHEMELESS_CREDENTIALS_RE, redact_credentials
 from bot.core.ingest.frontmatter import FrontMatterError
@@ -328,16 +330,26 @@ def ingest_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -
     # Checked before reading: a wrong kind of file deserves that message, not an I/O one.
     _check_suffix(path.name)
     try:
-        if path.stat().st_size > max_bytes:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO waits for a writer forever and /dev/zero never ends: only regular files are read.
+            raise IngestError(f"Cannot add {path.name}: it is not a regular file (a pipe or a device?).")
+        if info.st_size > max_bytes:
             raise IngestError(f"Cannot add {path.name}: it is larger than {max_bytes:,} bytes.")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # bounded even if the file grows while it is read
+        if len(data) > max_bytes:
+            raise IngestError(f"Cannot add {path.name}: it is larger than {max_bytes:,} bytes.")
     except FileNotFoundError as exc:
         raise IngestError(f"Cannot add {path}: there is no such file.") from exc
     except IsADirectoryError as exc:
         raise IngestError(f"Cannot add {path}: it is a folder, not a file.") from exc
     except OSError as exc:
         raise IngestError(f"Cannot add {path}: it cannot be read ({exc.strerror or exc}).") from exc
-    return ingest_bytes(data, path.name, corpus_dir, max_bytes)
+    # A name that is not UTF-8 ("caf\xe9.md" from a Latin-1 system) cannot be stored as text as is.
+    return ingest_bytes(data, shown_name(path.name), corpus_dir, max_bytes)
 
 
 def ingest_url(
