@@ -281,3 +281,66 @@ def test_a_corpus_path_that_is_a_file_is_named_as_such(tmp_path):
     with pytest.raises(CorpusError) as info:
         corpus_files(tmp_path / "corpus")
     assert info.value.user_message == f"The corpus folder {tmp_path / 'corpus'} is a file, not a folder."
+
+
+# --- class 1: a full disk -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_full_disk_during_ingest_is_one_line_and_leaves_nothing_behind(replace, tmp_path, monkeypatch, caplog):
+    import errno
+
+    import bot.core.ingest.add as add
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    target = corpus / "article.md"
+    if replace:
+        target.write_text("old text\n", encoding="utf-8")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(add.os, "fsync", full)  # the write reached the disk's limit
+    with pytest.raises(add.IngestError) as info:
+        add._write(target, "---\ntitle: t\n---\nbody\n", replace=replace)
+    what = "the article was not updated" if replace else "nothing was stored"
+    assert info.value.user_message == f"Cannot store article.md: the disk holding the corpus is full; {what}."
+    assert sorted(p.name for p in corpus.iterdir()) == (["article.md"] if replace else [])
+    if replace:
+        assert target.read_text(encoding="utf-8") == "old text\n"
+
+
+def test_a_full_disk_at_ingest_through_the_cli_is_not_an_unexpected_error(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import bot.core.ingest.add as add
+
+    src = tmp_path / "article.md"
+    src.write_text("# AMD\n\nAMD shows the Helios rack.\n", encoding="utf-8")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(add.os, "fsync", full)
+    assert main(["ingest", str(src), "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i")]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{src}: not added: Cannot store amd.md: the disk holding the corpus is full; nothing was stored."
+    assert "Traceback" not in err
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".ingest-")] == []
+
+
+def test_a_full_disk_at_the_build_after_ingest_says_what_to_run_once(tmp_path, monkeypatch, capsys):
+    import bot.core.index.build as build
+    from bot.errors import DiskFull
+
+    src = tmp_path / "article.md"
+    src.write_text("# AMD\n\nAMD shows the Helios rack.\n", encoding="utf-8")
+
+    def full(*args, **kwargs):
+        raise DiskFull(str(tmp_path / "i"))
+
+    monkeypatch.setattr(build, "build_index", full)
+    assert main(["ingest", str(src), "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i")]) == 1
+    out = capsys.readouterr().out
+    assert "Stored but not yet indexed" in out and out.count("python -m bot index") == 1

@@ -7,6 +7,7 @@ except an article fetched again from the same URL, which is updated in place.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
@@ -221,6 +222,17 @@ def _render(draft: _Draft, keep: dict | None = None) -> str:
 
 def _write(target: Path, text: str, replace: bool) -> bool:
     """Write through a temp file; a new file is only created if the name is free. False if it was taken."""
+    try:
+        return _write_through_temp(target, text, replace)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # The temp file is gone (finally below) and the target untouched: say so, in one line.
+            what = "the article was not updated" if replace else "nothing was stored"
+            raise IngestError(f"Cannot store {target.name}: the disk holding the corpus is full; {what}.") from exc
+        raise
+
+
+def _write_through_temp(target: Path, text: str, replace: bool) -> bool:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".ingest-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
