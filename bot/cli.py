@@ -249,8 +249,11 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.ingest.add import ingest
 
     results = ingest(args.sources, settings.retrieval.corpus_dir, settings.ingest)
+    from bot.core.ingest.fetch import redact_credentials
+
     failed = 0
-    for source, result in zip(args.sources, results, strict=True):
+    for typed, result in zip(args.sources, results, strict=True):
+        source = redact_credentials(typed)  # the terminal may be logged or shared: no password in it
         if isinstance(result, BotError):
             failed += 1
             print(f"{source}: not added: {result.user_message}")
@@ -273,7 +276,9 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
             # the article is stored and will be indexed by it, so this is a success.
             print("Stored; an index build is already running and will index it when it has finished.")
         except BotError as exc:
-            print(f"Stored but not yet indexed: {exc.user_message} Then run: python -m bot index")
+            # Some messages (a full disk) already say to run it: not twice.
+            then = "" if "python -m bot index" in exc.user_message else " Then run: python -m bot index"
+            print(f"Stored but not yet indexed: {exc.user_message}{then}")
             return 1
         else:
             print(describe_report(report))

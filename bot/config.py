@@ -37,10 +37,12 @@ MODEL_DEFAULTS: dict[str, ModelDefaults] = {
 UNKNOWN_MODEL = ModelDefaults("", "", 0.5)
 
 
+# Every settings class refuses inf and nan: "inf" minutes overflows discord.py's loop timer at start-up,
+# a "nan" threshold makes every answer abstain, and neither is a value anybody means.
 class RetrievalSettings(BaseSettings):
     """Corpus, index, model and answer settings (prefix NEWSBOT_)."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
@@ -78,7 +80,7 @@ class RetrievalSettings(BaseSettings):
 class IngestSettings(BaseSettings):
     """Limits for adding articles from files and web pages (prefix NEWSBOT_INGEST_)."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSBOT_INGEST_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_INGEST_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     # Hosts fetched even though they resolve to private or loopback addresses (tests, intranets).
     allow_hosts: list[str] = Field(default_factory=list)
@@ -90,7 +92,7 @@ class IngestSettings(BaseSettings):
 class FeedsSettings(BaseSettings):
     """News feeds followed by the running bot (prefix NEWSBOT_FEEDS_)."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSBOT_FEEDS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_FEEDS_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     # How often the running bot polls every feed; 0 turns the schedule off (`python -m bot feeds poll`).
     interval_minutes: float = Field(30.0, ge=0)
@@ -103,7 +105,7 @@ class FeedsSettings(BaseSettings):
 class DiscordSettings(BaseSettings):
     """Discord connection and behaviour (prefix DISCORD_)."""
 
-    model_config = SettingsConfigDict(env_prefix="DISCORD_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISCORD_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     token: SecretStr | None = None
     dev_guild_id: int | None = None
@@ -124,7 +126,7 @@ class DiscordSettings(BaseSettings):
 class Settings(BaseSettings):
     """All settings; build once at start-up with `Settings()` and pass it down."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", allow_inf_nan=False)
 
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -149,6 +151,9 @@ def describe_invalid(exc: Exception) -> str:
     """
     from pydantic import ValidationError
 
+    if isinstance(exc, UnicodeDecodeError):
+        # python-dotenv reads .env as UTF-8; the codec's message would show neither file nor fix.
+        return "the .env file is not UTF-8 text (save it as UTF-8)"
     if not isinstance(exc, ValidationError):
         # pydantic-settings' SettingsError names the field and source, not the value.
         return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

@@ -78,14 +78,22 @@ def score(questions: list[dict], answers: dict[str, dict]) -> dict:
 def read_jsonl(path: Path) -> list[tuple[int, dict | None, str | None]]:
     """(line number, object or None, error or None) for each non-empty line; "-" reads stdin."""
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
         raise InputFileError(f"Cannot read {path}: {exc.__class__.__name__}: {exc}") from exc
     out: list[tuple[int, dict | None, str | None]] = []
-    # Split on "\n" only: str.splitlines also splits on \u2028, \x85 and others, which JSON allows
-    # inside strings, so a valid line would be cut in two and later line numbers would drift.
-    for n, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # Split the bytes on "\n" only: str.splitlines also splits on \u2028, \x85 and others, which JSON
+    # allows inside strings, so a valid line would be cut in two and later line numbers would drift.
+    # Each line is decoded on its own: one invalid byte fails its line, not the whole file.
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.removesuffix(b"\r")
+        if n == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM, as some editors write
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            out.append((n, None, f"line {n}: not UTF-8 text (invalid byte at column {exc.start + 1})"))
+            continue
         if not line.strip():
             continue
         try:
@@ -103,6 +111,10 @@ def read_jsonl(path: Path) -> list[tuple[int, dict | None, str | None]]:
     return out
 
 
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def read_questions(path: Path) -> list[dict]:
     """The questions of an evaluation file; InputFileError names the first bad line."""
     questions = []
@@ -112,6 +124,12 @@ def read_questions(path: Path) -> list[dict]:
         missing = [k for k in ("id", "question", "kind", "sources", "answers") if k not in item]
         if missing:
             raise InputFileError(f"{path}: line {n} lacks {', '.join(missing)}")
+        # Checked here, not met as a TypeError deep in score(): a list as "kind" cannot be a key.
+        wrong = [k for k in ("id", "question", "kind") if not isinstance(item[k], str)] + [
+            k for k in ("sources", "answers") if not _strings(item[k])
+        ]
+        if wrong:
+            raise InputFileError(f"{path}: line {n} has fields of the wrong type: {', '.join(wrong)}")
         questions.append(item)
     return questions
 
@@ -123,10 +141,16 @@ def error_line(qid: object, message: str) -> dict:
 
 def answer_item(pipeline, item: dict, conversations: dict[str, Conversation], qid: object) -> dict:
     """One batch line's answer (or error line); turns sharing a `conversation` are kept in order."""
+    question = item.get("question")
+    if not isinstance(question, str):
+        # str(123) or str(["..."]) would be answered as if it were the question.
+        return error_line(qid, '"question" must be a string')
     key = item.get("conversation")
-    conversation = conversations.setdefault(str(key), Conversation()) if key else None
+    if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
+        return error_line(qid, '"conversation" must be a string or a number')
+    conversation = conversations.setdefault(str(key), Conversation()) if key not in (None, "") else None
     try:
-        answer: Answer = pipeline.ask(str(item.get("question") or ""), conversation)
+        answer: Answer = pipeline.ask(question, conversation)
     except QuestionError as exc:
         return error_line(qid, exc.user_message)
     if conversation is not None:

@@ -93,12 +93,16 @@ def test_batch_file_problems_are_reported_before_the_model_loads(tmp_path, capsy
     missing = tmp_path / "nope.jsonl"
     latin1 = tmp_path / "latin1.jsonl"
     latin1.write_bytes('{"id": "x", "question": "caf\xe9"}\n'.encode("latin-1"))
-    for path in (missing, latin1, tmp_path):
+    for path in (missing, tmp_path):
         code = main(
             ["ask", "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i"), "--batch", str(path)]
         )
         assert code == 1
         assert f"Cannot read {path}" in capsys.readouterr().err
+    # A file that is not UTF-8 is read line by line (issue 13, class 6): each such line is an error record.
+    from bot.evaluation import read_jsonl
+
+    assert read_jsonl(latin1) == [(1, None, "line 1: not UTF-8 text (invalid byte at column 29)")]
 
 
 def test_eval_names_the_first_bad_line(tmp_path, capsys):

@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import FeedsSettings, IngestSettings
 from bot.core.audit import audit_path, record
@@ -17,6 +18,7 @@ from bot.core.feeds import store
 from bot.core.feeds.fetch import fetch_feed
 from bot.core.feeds.store import Feed, normalise_url
 from bot.core.ingest.add import ingest_url
+from bot.core.ingest.fetch import redact_credentials
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,12 @@ def _fail(feed: Feed, message: str, now: float, interval: float) -> None:
     feed.next_try = now + min(base * 2 ** (feed.failures - 1), MAX_BACKOFF_SECONDS)
 
 
+def _shown(link: str) -> str:
+    """An entry link for a note: no credentials, and short."""
+    link = redact_credentials(link)
+    return link if len(link) <= 120 else link[:117] + "..."
+
+
 def _poll_one(
     feed: Feed, corpus_dir: Path, ingest: IngestSettings, feeds: FeedsSettings, now: float
 ) -> FeedOutcome:
@@ -99,9 +107,17 @@ def _poll_one(
     who = f"feed:{feed.url}"
     for entry in entries:
         link = entry.get("link")
-        if not link:
+        if not link or not isinstance(link, str):
             continue
-        key = normalise_url(link)
+        try:
+            key = normalise_url(link)
+        except ValueError:  # "http://[oops": one bad link must not fail the whole feed
+            notes.append(f"skipped an entry whose link is not valid ({_shown(link)})")
+            continue
+        if "@" in urlsplit(key).netloc:
+            # Refused before anything is kept: feeds.json lists seen and failed links.
+            notes.append(f"skipped an entry link with a user name or password ({_shown(link)})")
+            continue
         if key in listed:
             continue  # the same article twice in one document
         listed.append(key)

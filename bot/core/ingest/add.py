@@ -7,10 +7,12 @@ except an article fetched again from the same URL, which is updated in place.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -26,8 +28,9 @@ from bot.core.ingest.corpus import (
     corpus_files,
     first_heading,
     links_outside,
+    shown_name,
 )
-from bot.core.ingest.fetch import redact_credentials
+from bot.core.ingest.fetch import SCHEMELESS_CREDENTIALS_RE, redact_credentials
 from bot.core.ingest.frontmatter import FrontMatterError
 from bot.core.ingest.frontmatter import loads as read_front_matter
 from bot.core.text import clean, detect_lang
@@ -124,12 +127,17 @@ def _first_line(body: str) -> str | None:
     return None
 
 
+# C0 and C1 control characters but tab and line ends: an ESC sequence in a title or a quoted
+# passage would drive the terminal that prints it, a NUL ends up in logs and chat messages.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _as_text(value: object) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value).strip() or None
+    return _CONTROLS.sub(" ", str(value)).strip() or None
 
 
 def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | None = None) -> _Draft:
@@ -148,7 +156,7 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
             meta, body = read_front_matter(content)
         except FrontMatterError as exc:
             raise IngestError(f"Cannot add {name}: its front matter is refused: {exc}.") from exc
-    body = clean(body).strip()
+    body = _CONTROLS.sub("", clean(body)).strip()
     if not body:
         raise IngestError(f"Cannot add {name}: it has no text.")
     stem = Path(urlsplit(name).path).stem if url else Path(name).stem
@@ -214,6 +222,17 @@ def _render(draft: _Draft, keep: dict | None = None) -> str:
 
 def _write(target: Path, text: str, replace: bool) -> bool:
     """Write through a temp file; a new file is only created if the name is free. False if it was taken."""
+    try:
+        return _write_through_temp(target, text, replace)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # The temp file is gone (finally below) and the target untouched: say so, in one line.
+            what = "the article was not updated" if replace else "nothing was stored"
+            raise IngestError(f"Cannot store {target.name}: the disk holding the corpus is full; {what}.") from exc
+        raise
+
+
+def _write_through_temp(target: Path, text: str, replace: bool) -> bool:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".ingest-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -323,16 +342,26 @@ def ingest_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -
     # Checked before reading: a wrong kind of file deserves that message, not an I/O one.
     _check_suffix(path.name)
     try:
-        if path.stat().st_size > max_bytes:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO waits for a writer forever and /dev/zero never ends: only regular files are read.
+            raise IngestError(f"Cannot add {path.name}: it is not a regular file (a pipe or a device?).")
+        if info.st_size > max_bytes:
             raise IngestError(f"Cannot add {path.name}: it is larger than {max_bytes:,} bytes.")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # bounded even if the file grows while it is read
+        if len(data) > max_bytes:
+            raise IngestError(f"Cannot add {path.name}: it is larger than {max_bytes:,} bytes.")
     except FileNotFoundError as exc:
         raise IngestError(f"Cannot add {path}: there is no such file.") from exc
     except IsADirectoryError as exc:
         raise IngestError(f"Cannot add {path}: it is a folder, not a file.") from exc
     except OSError as exc:
         raise IngestError(f"Cannot add {path}: it cannot be read ({exc.strerror or exc}).") from exc
-    return ingest_bytes(data, path.name, corpus_dir, max_bytes)
+    # A name that is not UTF-8 ("caf\xe9.md" from a Latin-1 system) cannot be stored as text as is.
+    return ingest_bytes(data, shown_name(path.name), corpus_dir, max_bytes)
 
 
 def ingest_url(
@@ -370,6 +399,12 @@ def ingest(
         try:
             if _URL_RE.match(source):
                 results.append(ingest_url(source, corpus_dir, settings))
+            elif SCHEMELESS_CREDENTIALS_RE.match(source) and not Path(source).exists():
+                # Refused before any file look-up: a "no such file" message would echo the password.
+                raise IngestError(
+                    "Cannot add this source: it looks like a web link with a user name or password"
+                    " (user:password@host); remove them and write the link in full, with https:// in front."
+                )
             elif _looks_like_bare_link(source):
                 raise IngestError(f"Cannot add {source}: write web links in full, with https:// in front.")
             else:

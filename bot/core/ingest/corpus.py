@@ -33,10 +33,10 @@ class Skipped:
         return f"{self.path}: {self.reason}"
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The article files under `corpus_dir`, sorted, hidden files and folders left out."""
+def _candidates(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
-        raise CorpusError(f"The corpus folder {corpus_dir} does not exist.")
+        what = "is a file, not a folder" if corpus_dir.exists() else "does not exist"
+        raise CorpusError(f"The corpus folder {corpus_dir} {what}.")
     files = [
         p
         for p in corpus_dir.rglob("*")
@@ -45,6 +45,26 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     ]
     return sorted(files)
+
+
+def _utf8_name(path: Path) -> bool:
+    # A name that is not UTF-8 (a Latin-1 "café.md") holds surrogates: it cannot be an article id,
+    # which is encoded for hashing, SQLite and Discord.
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name printable anywhere: bytes that are not UTF-8 shown as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The article files under `corpus_dir`, sorted; hidden files and names that are not UTF-8 left out."""
+    return [p for p in _candidates(corpus_dir) if _utf8_name(p)]
 
 
 def links_outside(path: Path, corpus_dir: Path) -> bool:
@@ -81,9 +101,12 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
     if links_outside(path, corpus_dir):
         # A link to a system file must not get indexed and quoted to every member.
         raise IngestError("it is a symbolic link to a file outside the corpus folder; not read")
+    too_big = IngestError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if path.stat().st_size > MAX_FILE_BYTES:  # not read first: a 200 MB file would be held in memory
+        raise too_big
     raw = path.read_bytes()
-    if len(raw) > MAX_FILE_BYTES:
-        raise IngestError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if len(raw) > MAX_FILE_BYTES:  # it grew since
+        raise too_big
     if b"\x00" in raw[:4096]:
         raise IngestError("the file is binary, not text")
     try:
@@ -137,8 +160,14 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[Skipped]]:
     """Every readable article of the corpus, and the files skipped with their reason."""
     articles: list[Article] = []
     skipped: list[Skipped] = []
-    for path in corpus_files(corpus_dir):
+    for path in _candidates(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
+        if not _utf8_name(path):
+            rel = shown_name(rel)
+            reason = "its name is not valid UTF-8; rename it"
+            log.warning("Skipped %s: %s", rel, reason)
+            skipped.append(Skipped(rel, reason))
+            continue
         try:
             articles.append(read_article(path, corpus_dir))
         except (IngestError, OSError) as exc:

@@ -56,6 +56,10 @@ class _Target:
     addresses: tuple[tuple[int, tuple], ...]  # (family, sockaddr) as returned by getaddrinfo
 
 
+# "user:password@host..." typed without http://: a link with credentials, not a file name.
+SCHEMELESS_CREDENTIALS_RE = re.compile(r"^(?://)?[^/?#\s@:]*:[^/?#\s@]*@(?=[^/?#\s@]+)")
+
+
 def redact_credentials(url: str) -> str:
     """`url` without a `user:password@` part, for messages and logs; other text is returned as is."""
     try:
@@ -65,7 +69,9 @@ def redact_credentials(url: str) -> str:
     if parts is not None and parts.netloc and "@" in parts.netloc:
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     # Not parsable as a link: still drop anything that looks like userinfo before a host.
-    return re.sub(r"(?<=//)[^/?#\s]*@", "", url)
+    url = re.sub(r"(?<=//)[^/?#\s]*@", "", url)
+    # Without a scheme ("user:password@host/x") urlsplit reads "user" as the scheme.
+    return SCHEMELESS_CREDENTIALS_RE.sub("", url)
 
 
 def _show(url: str) -> str:

@@ -52,6 +52,11 @@ def parse_yaml(text: str) -> object:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise FrontMatterError(f"it is not valid YAML ({exc.__class__.__name__})") from exc
+    except FrontMatterError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        # The timestamp constructor builds dates itself: "date: 2025-13-45" raises ValueError.
+        raise FrontMatterError(f"it has a value that cannot be read ({exc})") from exc
     finally:
         loader.dispose()
 

@@ -176,3 +176,21 @@ def test_normalise_url_strips_tracking_and_fragment():
     assert store.normalise_url("HTTPS://News.Example:443/a?id=3&utm_source=x&UTM_medium=y#top") == (
         "https://news.example/a?id=3"
     )
+
+
+def test_entry_links_with_credentials_or_unparsable_are_skipped_and_never_kept(web, corpus, tmp_path):
+    good = page(web, "/good", "Nvidia opens a plant", "Nvidia factory")
+    secret = f"http://reader:pw-hostile-secret@127.0.0.1:{web.port}/good"
+    web.routes["/feed"] = Route(
+        rss([("With a password", secret), ("Broken", "http://[oops/x"), ("Nvidia opens a plant", good)]), RSS
+    )
+    path = store.feeds_path(corpus)
+    store.add(path, web.url("/feed"))
+
+    report = poll_feeds(corpus, ingest(), feeds_settings(tmp_path))
+
+    outcome = report.outcomes[0]
+    assert [a.title for a in outcome.articles] == ["Nvidia opens a plant"]  # the good entry is not blocked
+    assert "user name or password" in outcome.error and "not valid" in outcome.error
+    assert "pw-hostile-secret" not in outcome.error
+    assert "pw-hostile-secret" not in path.read_text(encoding="utf-8")
