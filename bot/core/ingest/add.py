@@ -156,7 +156,9 @@ def _draft(content: str, kind: Literal["html", "text"], name: str, url: str | No
             meta, body = read_front_matter(content)
         except FrontMatterError as exc:
             raise IngestError(f"Cannot add {name}: its front matter is refused: {exc}.") from exc
-    body = _CONTROLS.sub("", clean(body)).strip()
+    # The body is stored as written (’, « », non-breaking spaces): citations quote it verbatim, and
+    # only matching (checksums, embeddings, BM25) normalises it.
+    body = _CONTROLS.sub("", body).strip()
     if not body:
         raise IngestError(f"Cannot add {name}: it has no text.")
     stem = Path(urlsplit(name).path).stem if url else Path(name).stem

@@ -368,3 +368,14 @@ def test_credentials_in_a_link_are_never_stored_logged_or_shown(site, corpus, ca
     assert "hunter2" not in result.user_message and "user name or password" in result.user_message
     assert "hunter2" not in caplog.text
     assert article_files(corpus) == []
+
+
+def test_the_body_is_stored_with_its_own_typography(tmp_path, corpus):
+    text = "L\u2019accord « historique » porte sur 6\u00a0gigawatts de puces livrées dès 2026, selon l\u2019entreprise.\n"
+    result = ingest_file(write(tmp_path, "typo.md", text), corpus)
+    assert result.status == "added"
+    body = stored(result).content
+    assert "L\u2019accord « historique »" in body and "6\u00a0gigawatts" in body
+    # Matching still ignores typography: the same text with plain characters is a duplicate.
+    plain = text.replace("\u2019", "'").replace("\u00a0", " ")
+    assert ingest_file(write(tmp_path, "plain.md", plain), corpus).status == "duplicate"
