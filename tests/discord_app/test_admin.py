@@ -260,3 +260,31 @@ async def test_ingest_refuses_a_private_address(simcord_env, channel, admin):
     assert result.ephemeral
     assert "127.0.0.1" in result.response.content
     assert isinstance(simcord_env.errors[0].original, UnsafeURL)
+
+
+async def test_reindex_on_a_full_disk_says_so_and_the_bot_keeps_answering(
+    simcord_env, channel, admin, alice, pipeline, monkeypatch
+):
+    import errno
+
+    from bot.core.index import store as store_module
+
+    (pipeline.settings.corpus_dir / "qualcomm.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    before = pipeline.generation.name
+
+    def full(path, *args, **kwargs):
+        path.write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module, "_write_sqlite", full)
+    result = await admin.slash(channel, "reindex")
+
+    assert result.ephemeral
+    text = result.response.content
+    assert text.startswith("No space left on the disk") and "\n" not in text.strip(), text
+    assert pipeline.generation.name == before
+    from bot.errors import DiskFull
+
+    assert [type(e.original) for e in simcord_env.errors] == [DiskFull]
+    answer = await alice.slash(channel, "ask", question="Sur combien d'actions porte l'option d'achat d'OpenAI ?")
+    assert "160 millions" in answer.response.embeds[0].description
