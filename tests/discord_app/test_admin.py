@@ -301,7 +301,7 @@ async def test_remove_of_an_unknown_article_changes_nothing(simcord_env, channel
     assert "No article has the id no-such-article.md" in result.response.content
     assert builds == [] and pipeline.generation.name == before
     assert not audit_path(pipeline.settings.corpus_dir).exists()
-    assert [type(e) for e in simcord_env.errors] == [IngestError]
+    assert [type(e.original) for e in simcord_env.errors] == [IngestError]
 
 
 async def test_reindex_writes_a_change_log_entry(simcord_env, channel, admin, pipeline):
