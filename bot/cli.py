@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     fsub.add_parser("list", parents=[common], help="the followed feeds, with their last error")
     fsub.add_parser("poll", parents=[common], help="poll every feed now and update the index once")
     sub.add_parser("run", parents=[common], help="run the Discord bot (or the local chat without a token)")
+    s = sub.add_parser("remove", parents=[common], help="remove articles (kept in corpus/.removed/) and update the index")
+    s.add_argument("ids", nargs="+", help="article ids, as /articles lists them (e.g. openai-amd.md)")
+    s = sub.add_parser("restore", parents=[common], help="bring removed articles back and update the index")
+    s.add_argument("ids", nargs="+", help="ids of removed articles")
     return p
 
 
@@ -331,6 +335,51 @@ def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(o.error and o.feed.failures for o in report.outcomes) else 0
 
 
+def _os_user() -> str | None:
+    """Who runs the command, for the change log (None when the system cannot tell)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return None
+
+
+def _reindex(settings: Settings) -> None:
+    """Update the index from the corpus, and print what changed."""
+    from bot.core.index.build import build_index
+    from bot.core.index.embedder import Embedder
+
+    s = settings.retrieval
+    report = build_index(s, Embedder(s.model, s.query_prefix, s.passage_prefix), progress=sys.stderr.isatty())
+    print(describe_report(report))
+
+
+def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.audit import audit_path, record
+    from bot.core.ingest.remove import REMOVED_DIR, remove_articles
+
+    corpus = settings.retrieval.corpus_dir
+    removed = remove_articles(corpus, args.ids)
+    for article_id in removed:
+        record(audit_path(corpus), "removed", article_id, article_id, user_name=_os_user())
+        print(f"{article_id}: removed (kept in {corpus / REMOVED_DIR / article_id})")
+    _reindex(settings)
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.audit import audit_path, record
+    from bot.core.ingest.remove import restore_articles
+
+    corpus = settings.retrieval.corpus_dir
+    for article_id in restore_articles(corpus, args.ids):
+        record(audit_path(corpus), "restored", article_id, article_id, user_name=_os_user())
+        print(f"{article_id}: restored")
+    _reindex(settings)
+    return 0
+
+
 NO_TOKEN_NO_TERMINAL = (
     "No Discord token (DISCORD_TOKEN) and no terminal: set DISCORD_TOKEN to run the bot"
     " (the local chat fallback is for terminals)."
@@ -365,6 +414,8 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "feeds": cmd_feeds,
     "run": cmd_run,
+    "remove": cmd_remove,
+    "restore": cmd_restore,
 }
 
 

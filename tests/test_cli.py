@@ -262,3 +262,67 @@ def test_version_flag_prints_the_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"newsbot {__version__}"
+
+
+# -- remove / restore (issue 11) ---------------------------------------------------------------
+
+
+def _corpus_hashes(corpus: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        p.relative_to(corpus).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in corpus.rglob("*")
+        if p.is_file() and ".removed" not in p.parts and p.name != ".ingest.lock"
+    }
+
+
+def _cited(settings, embedder, question: str) -> set[str]:
+    from bot.core.pipeline import Pipeline
+
+    p = Pipeline(settings, embedder=embedder)
+    p.reload()
+    return {c.passage.article_id for c in p.ask(question).citations}
+
+
+def test_remove_then_restore_stops_then_resumes_citing(
+    indexed_settings, embedder, use_session_embedder, capsys, monkeypatch
+):
+    from bot.core.audit import audit_path, entries
+
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    s = indexed_settings
+    where = ["--corpus", str(s.corpus_dir), "--index", str(s.index_dir)]
+    question = "What is AMD's Helios?"
+    assert "amd-helios-rack.md" in _cited(s, embedder, question)
+    before = _corpus_hashes(s.corpus_dir)
+
+    assert main(["remove", *where, "amd-helios-rack.md"]) == 0
+    assert "amd-helios-rack.md" not in _cited(s, embedder, question)
+    after_remove = _corpus_hashes(s.corpus_dir)
+    assert after_remove == {k: v for k, v in before.items() if k != "amd-helios-rack.md"}
+
+    assert main(["restore", *where, "amd-helios-rack.md"]) == 0
+    assert "amd-helios-rack.md" in _cited(s, embedder, question)
+    assert _corpus_hashes(s.corpus_dir) == before
+    log = entries(audit_path(s.corpus_dir))
+    assert [(e["action"], e["article_id"], e["user_name"]) for e in log] == [
+        ("removed", "amd-helios-rack.md", "alice"),
+        ("restored", "amd-helios-rack.md", "alice"),
+    ]
+    assert "removed" in capsys.readouterr().out
+
+
+def test_remove_unknown_id_is_one_line_and_changes_nothing(indexed_settings, use_session_embedder, capsys):
+    from bot.core.audit import audit_path
+
+    s = indexed_settings
+    before = _corpus_hashes(s.corpus_dir)
+    generation = IndexStore(s.index_dir).current_name()
+    code = main(["remove", "--corpus", str(s.corpus_dir), "--index", str(s.index_dir), "no-such.md"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "No article has the id no-such.md" in err and "Traceback" not in err
+    assert _corpus_hashes(s.corpus_dir) == before
+    assert IndexStore(s.index_dir).current_name() == generation
+    assert not audit_path(s.corpus_dir).exists()

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-Action = Literal["added", "updated", "removed", "restored"]
+# "reindexed" has no article: the index was rebuilt from the corpus (source names the generation).
+Action = Literal["added", "updated", "removed", "restored", "reindexed"]
 
 
 def audit_path(corpus_dir: Path) -> Path:
@@ -19,7 +20,7 @@ def audit_path(corpus_dir: Path) -> Path:
 def record(
     path: Path,
     action: Action,
-    article_id: str,
+    article_id: str | None,
     source: str | None,
     user_id: int | None = None,
     user_name: str | None = None,

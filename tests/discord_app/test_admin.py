@@ -288,3 +288,55 @@ async def test_reindex_on_a_full_disk_says_so_and_the_bot_keeps_answering(
     assert [type(e.original) for e in simcord_env.errors] == [DiskFull]
     answer = await alice.slash(channel, "ask", question="Sur combien d'actions porte l'option d'achat d'OpenAI ?")
     assert "160 millions" in answer.response.embeds[0].description
+
+
+# -- /remove and the change log (issue 11) ---------------------------------------------------------
+
+
+async def test_remove_by_an_admin_takes_the_article_out_of_answers(
+    simcord_env, channel, admin, alice, pipeline, builds
+):
+    from bot.core.audit import audit_path, entries
+
+    from .helpers import cited_articles
+
+    question = "What is AMD's Helios?"
+    first = await alice.slash(channel, "ask", question=question)
+    assert "amd-helios-rack.md" in cited_articles(first.response.embeds[0])
+    choices = await admin.autocomplete(channel, "remove", "article", "helios")
+    assert [c["value"] for c in choices] == ["amd-helios-rack.md"]
+
+    result = await admin.slash(channel, "remove", article="amd-helios-rack.md")
+
+    assert deferred(simcord_env) and result.ephemeral
+    assert result.response.content.startswith("Removed `amd-helios-rack.md`: the index switched to generation")
+    assert len(builds) == 1  # one update for the removal
+    assert "amd-helios-rack.md" not in {a.id for a in pipeline.articles()}
+    assert (pipeline.settings.corpus_dir / ".removed" / "amd-helios-rack.md").is_file()
+    after = await alice.slash(channel, "ask", question=question)
+    assert "amd-helios-rack.md" not in cited_articles(after.response.embeds[0])
+    [entry] = entries(audit_path(pipeline.settings.corpus_dir))
+    assert (entry["action"], entry["article_id"], entry["user_id"]) == ("removed", "amd-helios-rack.md", admin.id)
+
+
+async def test_remove_of_an_unknown_article_changes_nothing(simcord_env, channel, admin, pipeline, builds):
+    from bot.core.audit import audit_path
+
+    before = pipeline.generation.name
+    result = await admin.slash(channel, "remove", article="no-such-article.md")
+
+    assert result.ephemeral
+    assert "No article has the id no-such-article.md" in result.response.content
+    assert builds == [] and pipeline.generation.name == before
+    assert not audit_path(pipeline.settings.corpus_dir).exists()
+    assert [type(e.original) for e in simcord_env.errors] == [IngestError]
+
+
+async def test_reindex_writes_a_change_log_entry(simcord_env, channel, admin, pipeline):
+    from bot.core.audit import audit_path, entries
+
+    await admin.slash(channel, "reindex")
+
+    [entry] = entries(audit_path(pipeline.settings.corpus_dir))
+    assert (entry["action"], entry["article_id"]) == ("reindexed", None)
+    assert (entry["user_id"], entry["source"]) == (admin.id, f"generation {pipeline.generation.name}")

@@ -96,12 +96,13 @@ async def test_manage_server_of_an_unlisted_server_is_refused(simcord_env, chann
 
     ingest = await admin.slash(channel, "ingest", file=("qualcomm.md", ARTICLE.encode()))
     reindex = await admin.slash(channel, "reindex")
+    remove = await admin.slash(channel, "remove", article="openai-amd.md")
 
-    for result in (ingest, reindex):
+    for result in (ingest, reindex, remove):
         assert result.ephemeral and result.response.content == REFUSAL
     assert not deferred(simcord_env)
     assert snapshot(pipeline) == before
-    assert [type(e) for e in simcord_env.errors] == [NotTrusted, NotTrusted]
+    assert [type(e) for e in simcord_env.errors] == [NotTrusted, NotTrusted, NotTrusted]
 
 
 @pytest.mark.discord(admin_guild_ids=[LISTED])
@@ -172,3 +173,19 @@ async def test_with_no_list_a_team_member_may_reindex(simcord_env, guild, channe
     result = await member.slash(channel, "reindex")
 
     assert result.response.content.startswith("Index updated: 1 added")
+
+
+async def test_a_plain_member_is_refused_remove_and_nothing_changes(simcord_env, guild, channel, alice, pipeline):
+    # Even with the command made visible to them, a member without the trust check gets nothing done.
+    guild_ids = simcord_env.bot.settings.discord.admin_guild_ids
+    guild_ids.append(guild.id)
+    await allow(simcord_env, guild, "remove", alice)
+    before = snapshot(pipeline)
+
+    result = await alice.slash(channel, "remove", article="openai-amd.md")
+
+    assert result.ephemeral
+    assert result.response.content == "You need the Manage Server permission to use this command; nothing was done."
+    assert snapshot(pipeline) == before
+    assert not (pipeline.settings.corpus_dir / ".removed").exists()
+    assert [type(e).__name__ for e in simcord_env.errors] == ["MissingPermissions"]

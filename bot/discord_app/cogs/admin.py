@@ -15,9 +15,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.audit import audit_path, record
+from bot.core.audit import Action, audit_path, record
 from bot.core.ingest.add import IngestResult, ingest_bytes, ingest_url
+from bot.core.ingest.remove import REMOVED_DIR, remove_articles
 from bot.discord_app import limits as L
+from bot.discord_app.cogs.library import UnknownArticle, article_choices, find_article
 from bot.discord_app.render import update_text
 from bot.discord_app.sending import NO_MENTIONS, send_private
 from bot.discord_app.trust import corpus_admin
@@ -73,7 +75,57 @@ class AdminCog(commands.Cog):
             await interaction.response.defer(thinking=True, ephemeral=True)
             log.info("/reindex (full=%s) by user %s", full, interaction.user.id)
             report = await self._update(rebuild=full)
+            self._record(interaction, "reindexed", None, f"generation {report.generation}")
             await interaction.followup.send(update_text(report), ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    def _record(
+        self, interaction: discord.Interaction, action: Action, article_id: str | None, source: str | None
+    ) -> None:
+        """Write who changed the corpus or the index, from which server, to the change log."""
+        record(
+            audit_path(self.bot.settings.retrieval.corpus_dir), action, article_id, source,
+            interaction.user.id, interaction.user.name, interaction.guild_id,
+        )
+
+    @app_commands.command(
+        name="remove", description="Remove an article from the corpus and the index (Manage Server)."
+    )
+    @app_commands.describe(article="The article to remove (suggestions appear as you type)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @corpus_admin()
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        """Move the article to corpus/.removed/, update the index once, report the result."""
+        try:
+            article_id = find_article(await asyncio.to_thread(self.bot.pipeline.articles), article).id
+        except UnknownArticle:
+            article_id = article  # a file not indexed yet can still be removed by its id
+        if await self._busy(interaction):
+            return
+        async with self.bot.build_lock:
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            corpus = self.bot.settings.retrieval.corpus_dir
+            [removed] = await asyncio.to_thread(remove_articles, corpus, [article_id])
+            log.info("/remove by user %s: %s", interaction.user.id, removed)
+            self._record(interaction, "removed", removed, removed)
+            kept = f"The file is kept in `{REMOVED_DIR}/`; `python -m bot restore {removed}` brings it back."
+            try:
+                report = await self._update()
+            except BuildInProgress:
+                text = f"Removed `{removed}` from the corpus; an index build started elsewhere is running, "
+                text += "it will be gone from the index when that build finishes. " + kept
+            else:
+                text = f"Removed `{removed}`: the index switched to generation `{report.generation}`. " + kept
+            await interaction.followup.send(
+                L.shorten(text, L.CONTENT), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+    @remove.autocomplete("article")
+    async def remove_names(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Suggest articles of the live index matching what the user typed."""
+        return article_choices(await asyncio.to_thread(self.bot.pipeline.articles), current)
 
     @app_commands.command(
         name="ingest",
