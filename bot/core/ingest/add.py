@@ -215,7 +215,7 @@ def _render(draft: _Draft, keep: dict | None = None) -> str:
     import frontmatter
 
     # Field order is fixed so that files are easy to read; extra fields of an updated file are kept.
-    order = ("title", "date", "lang", "url", "author", "source", "source_url", "added_by")
+    order = ("title", "date", "lang", "url", "author", "source", "source_url", "added_by", "updated_by")
     meta = {k: draft.meta[k] for k in order if draft.meta.get(k)}
     for k, v in (keep or {}).items():
         meta.setdefault(k, v)
@@ -304,6 +304,10 @@ def _update(draft: _Draft, old: _Stored, checksum: str) -> IngestResult:
         keep = read_front_matter(old.path.read_text(encoding="utf-8"))[0]
     except (OSError, UnicodeDecodeError, FrontMatterError):  # unreadable old front matter: replaced
         keep = {}
+    if keep.get("added_by"):
+        # Whoever first added the article stays its adder; the one who updated it is named apart.
+        draft.meta["updated_by"] = draft.meta.get("added_by")
+        draft.meta["added_by"] = keep["added_by"]
     _write(old.path, _render(draft, keep), replace=True)
     log.info("Updated %s from %s", old.article_id, draft.meta.get("url"))
     return IngestResult(old.article_id, draft.title, "updated", old.path)

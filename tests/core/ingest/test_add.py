@@ -379,3 +379,15 @@ def test_the_body_is_stored_with_its_own_typography(tmp_path, corpus):
     # Matching still ignores typography: the same text with plain characters is a duplicate.
     plain = text.replace("\u2019", "'").replace("\u00a0", " ")
     assert ingest_file(write(tmp_path, "plain.md", plain), corpus).status == "duplicate"
+
+
+def test_an_update_keeps_who_first_added_the_article(site, corpus):
+    base, pages = site
+    url = f"{base}/news/flood"
+    pages["/news/flood"] = ("text/html", page("Floods in the valley", "Rivers rose overnight.").encode())
+    ingest_url(url, corpus, settings(), added_by="alice (1)")
+    pages["/news/flood"] = ("text/html", page("Floods: the toll rises", "Three villages were evacuated.").encode())
+    updated = ingest_url(url, corpus, settings(), added_by="bob (2)")
+    assert updated.status == "updated"
+    post = stored(updated)
+    assert post["added_by"] == "alice (1)" and post["updated_by"] == "bob (2)"
