@@ -9,6 +9,7 @@ application's owner (or its team's members, from Discord's application info) may
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,8 +25,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 REFUSAL = "Only the bot's operators can change the articles it knows; nothing was done."
-# Where the owner ids are cached on the bot: application info changes only when the team does.
+# Where the owner ids are cached on the bot, with when they were asked for: application info changes
+# only when the team does, so it is asked again after OWNER_CACHE_SECONDS (a member removed from the
+# team loses the right within that time without a restart).
 _CACHE = "_corpus_owner_ids"
+OWNER_CACHE_SECONDS = 600.0
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 class NotTrusted(BotError, app_commands.CheckFailure):
@@ -36,16 +44,16 @@ class NotTrusted(BotError, app_commands.CheckFailure):
 
 
 async def owner_ids(bot: NewsBot) -> frozenset[int]:
-    """The application's owner and team members, asked of Discord once and then cached."""
+    """The application's owner and team members, asked of Discord and cached for OWNER_CACHE_SECONDS."""
     cached = getattr(bot, _CACHE, None)
-    if cached is not None:
-        return cached
+    if cached is not None and _now() - cached[1] < OWNER_CACHE_SECONDS:
+        return cached[0]
     info = await bot.application_info()
     ids = {info.owner.id}
     if info.team is not None:
         ids.update(member.id for member in info.team.members)
     found = frozenset(ids)
-    setattr(bot, _CACHE, found)
+    setattr(bot, _CACHE, (found, _now()))
     return found
 
 

@@ -189,3 +189,25 @@ async def test_a_plain_member_is_refused_remove_and_nothing_changes(simcord_env,
     assert snapshot(pipeline) == before
     assert not (pipeline.settings.corpus_dir / ".removed").exists()
     assert [type(e).__name__ for e in simcord_env.errors] == ["MissingPermissions"]
+
+
+async def test_the_owner_cache_is_asked_again_after_it_expires(
+    simcord_env, guild, channel, pipeline, app_info, monkeypatch
+):
+    from bot.discord_app import trust
+
+    first = manage_server_member(simcord_env, guild, "first-owner")
+    second = manage_server_member(simcord_env, guild, "second-owner")
+    app_info["owner"].append(first)
+    clock = [1000.0]
+    monkeypatch.setattr(trust, "_now", lambda: clock[0])
+    (pipeline.settings.corpus_dir / "qualcomm.md").write_text(ARTICLE, encoding="utf-8")
+
+    assert (await first.slash(channel, "reindex")).response.content.startswith("Index updated: 1 added")
+    # The application changes hands in the Developer Portal; within the cache time nothing changes.
+    app_info["owner"][:] = [second]
+    assert (await second.slash(channel, "reindex")).response.content == REFUSAL
+    clock[0] += trust.OWNER_CACHE_SECONDS
+    assert (await second.slash(channel, "reindex")).response.content.startswith("The index is already up to date")
+    assert (await first.slash(channel, "reindex")).response.content == REFUSAL
+    assert [type(e) for e in simcord_env.errors] == [NotTrusted, NotTrusted]
