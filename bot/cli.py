@@ -265,6 +265,12 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{source}: already in the corpus as {result.duplicate_of or result.article_id}")
         else:
             print(f"{source}: {result.status} as {result.article_id} ({result.title})")
+            from bot.core.audit import audit_path, record
+
+            record(
+                audit_path(settings.retrieval.corpus_dir), result.status, result.article_id, source,
+                user_name=_os_user(),
+            )
     if failed < len(results):
         from bot.core.index.build import build_index
         from bot.core.index.embedder import Embedder

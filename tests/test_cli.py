@@ -326,3 +326,24 @@ def test_remove_unknown_id_is_one_line_and_changes_nothing(indexed_settings, use
     assert _corpus_hashes(s.corpus_dir) == before
     assert IndexStore(s.index_dir).current_name() == generation
     assert not audit_path(s.corpus_dir).exists()
+
+
+def test_ingest_from_the_command_line_writes_the_change_log(
+    indexed_settings, use_session_embedder, tmp_path, capsys, monkeypatch
+):
+    from bot.core.audit import audit_path, entries
+
+    monkeypatch.setattr("getpass.getuser", lambda: "bob")
+    s = indexed_settings
+    article = tmp_path / "qualcomm.md"
+    article.write_text(
+        "---\ntitle: Qualcomm launches the AI200\nlang: en\n---\n\n"
+        "Qualcomm announced the AI200 accelerator; each card supports 768 gigabytes of LPDDR memory.\n",
+        encoding="utf-8",
+    )
+    where = ["--corpus", str(s.corpus_dir), "--index", str(s.index_dir)]
+    assert main(["ingest", *where, str(article)]) == 0
+    assert main(["ingest", *where, str(article)]) == 0  # a duplicate changes nothing: not logged
+    log = entries(audit_path(s.corpus_dir))
+    assert [(e["action"], e["source"], e["user_name"]) for e in log] == [("added", str(article), "bob")]
+    capsys.readouterr()
