@@ -193,7 +193,7 @@ async def _run(args, pipeline, work: Path) -> int:
               f"(1.0 = as fast as serial); 'done' times count from the first interaction emitted "
               f"(emission of {args.burst} took ~{res['emit_ms']:.0f} ms in the driver).")
         for label, runs in per_pool.items():
-            med = lambda key: C.percentile([r[key] for r, _ in runs], 50)  # noqa: E731
+            med = lambda key, runs=runs: C.percentile([r[key] for r, _ in runs], 50)  # noqa: E731
             ratio = C.percentile([r["total"] / sr for r, sr in runs], 50)
             print(f"median over {len(runs)} bursts ({label} pool): all done {med('total'):.0f} ms, "
                   f"p50 done {med('p50'):.0f} ms, p95 done {med('p95'):.0f} ms, "
