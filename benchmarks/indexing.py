@@ -72,7 +72,7 @@ def instrumented(pipeline):
     patch(indexer, "passage_tokens", "BM25 tokens (stem, fold)")
     patch(indexer.LexicalIndex, "build", "BM25 index (bm25s)", static=True)
     patch(indexer, "_translate", "translate passages (Apertium)")
-    patch(pipeline.embedder, "encode_passages", "embed passages (MiniLM)")
+    patch(pipeline.embedder, "encode_passages", "embed passages (model)")
     patch(indexer.IndexStore, "load_embeddings", "load previous vectors (+sha256)")
     patch(indexer.IndexStore, "load_reusable", "load previous vectors (+sha256)")
     patch(store, "make_faiss_index", "  write: FAISS index build")
@@ -106,7 +106,7 @@ def print_phases(title: str, total: float, ph: Phases) -> None:
         "split into passages (pysbd)",
         "translate passages (Apertium)",  # runs in a thread while the passages are embedded
         "load previous vectors (+sha256)",
-        "embed passages (MiniLM)",
+        "embed passages (model)",
         "BM25 tokens (stem, fold)",
         "BM25 index (bm25s)",
         "write generation (all files)",

@@ -34,7 +34,7 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=C.BUNDLED_CORPUS, help="articles folder (default corpus/)")
     ap.add_argument("--articles", type=int, default=0, help="use a generated corpus of N articles instead")
     ap.add_argument("--random-vectors", action="store_true",
-                    help="with --articles: index with random vectors instead of MiniLM (for big sizes: "
+                    help="with --articles: index with random vectors instead of the model (for big sizes: "
                          "timing of BM25/fusion/FAISS at scale; answers are meaningless)")
     ap.add_argument("--k", type=int, default=10, help="neighbours asked of the floor's flat search")
     ap.add_argument("--profile-calls", type=int, default=120, help="ask calls under cProfile")
@@ -45,10 +45,8 @@ def main() -> int:
     C.limit_threads()
     C.quiet_logs()
     import faiss
-    import numpy as np
 
-    from bot.core.search.retriever import Query
-    from bot.core.text import detect_lang
+    from bot.core.search.question import analyse
 
     work = C.make_tempdir("latency")
     try:
@@ -120,7 +118,7 @@ def main() -> int:
         print(f"target: ask p95 <= {TARGET_RATIO}x floor p95 -> {r95:.2f}x {C.verdict(r95 <= TARGET_RATIO)}")
 
         _batching(embedder, questions)
-        _breakdown(pipeline, gen, questions, Query, detect_lang, np)
+        _breakdown(pipeline, gen, questions, analyse)
         _profile(pipeline, questions, args.profile_calls, args.top)
     finally:
         if args.keep:
@@ -165,7 +163,7 @@ def _batching(embedder, questions) -> None:
           f"under concurrent load)")
 
 
-def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
+def _breakdown(pipeline, gen, questions, analyse) -> None:
     """Median time of each step of `Pipeline.ask`, by calling the pieces as ask does."""
     from bot.core.search import retriever as R
 
@@ -180,50 +178,36 @@ def _breakdown(pipeline, gen, questions, Query, detect_lang, np) -> None:
     candidates = getattr(R, "CANDIDATES", 100)
     retr = pipeline.retriever
     residual: list[float] = []
+    pieces = ("encode query", "FAISS search (index of gen)", "BM25 scores (all passages)")
     try:
         for _ in range(5):
             for q in questions:
                 total = time.perf_counter()
-                lang = timed("check + detect_lang", lambda q: detect_lang(pipeline.check_question(q)), q)
-                translation = timed("translate question (fr->en)", pipeline.translate_question, q, lang)
-                query = Query(q, lang, translation=translation)
-                vec = timed("encode query (MiniLM)", pipeline.embedder.encode_queries, [translation or q])
+                question = timed("check + analyse (lang, terms)", lambda q: analyse(pipeline.check_question(q)), q)
+                vec = timed("encode query", pipeline.embedder.encode_queries, [t for t, _ in question.forms])
                 timed("FAISS search (index of gen)", gen.search_dense, vec, candidates)
-                concepts = timed("query concepts (stems/dict)", query.concepts)
-                timed("BM25 scores (all passages)", gen.lexical.scores, concepts, len(gen))
+                timed("BM25 scores (all passages)", gen.lexical.scores, question.terms, len(gen))
                 k = max(pipeline.settings.citations, 3)
-                hits = timed("retrieve() total", retr.retrieve, gen, query, k)
+                hits = timed("retrieve() total", retr.retrieve, gen, question, k)
                 # What retrieve() spends beyond the pieces timed just before (fusion, sorting), per call.
-                residual.append(steps["retrieve() total"][-1] - sum(
-                    steps[k][-1] for k in ("encode query (MiniLM)", "FAISS search (index of gen)",
-                                           "query concepts (stems/dict)", "BM25 scores (all passages)")))
-                timed("answerer.answer", pipeline.answerer.answer, gen, q, lang, hits,
+                residual.append(steps["retrieve() total"][-1] - sum(steps[p][-1] for p in pieces))
+                timed("answerer.answer", pipeline.answerer.answer, gen, q, question.lang, hits,
                       pipeline.settings.citations)
                 steps.setdefault("sum of the pieces", []).append((time.perf_counter() - total) * 1000)
     except Exception as exc:  # the internals may change; the cProfile listing below still applies
         print(f"\n(step breakdown unavailable with the current internals: {exc.__class__.__name__}: {exc})")
         return
     med = {k: statistics.median(v) for k, v in steps.items()}
-    # retrieve() repeats encode+search+concepts+BM25; what is left is fusion and sorting (median of
-    # the per-call differences, which can come out slightly negative from noise: clipped at 0).
+    # retrieve() repeats encode+search+BM25; what is left is fusion and sorting (median of the
+    # per-call differences, which can come out slightly negative from noise: clipped at 0).
     med["  of which fusion/sort"] = max(0.0, statistics.median(residual))
-    ask_total = (med["check + detect_lang"] + med["translate question (fr->en)"] + med["retrieve() total"]
-                 + med["answerer.answer"])
+    ask_total = med["check + analyse (lang, terms)"] + med["retrieve() total"] + med["answerer.answer"]
     print(f"\nwhere ask's time goes (median per call over {len(steps['retrieve() total'])} calls; "
-          f"ask ~= detect + translate + retrieve + answer = {ask_total:.2f} ms)")
-    order = [
-        "check + detect_lang",
-        "translate question (fr->en)",
-        "retrieve() total",
-        "encode query (MiniLM)",
-        "FAISS search (index of gen)",
-        "query concepts (stems/dict)",
-        "BM25 scores (all passages)",
-        "  of which fusion/sort",
-        "answerer.answer",
-    ]
+          f"ask ~= analyse + retrieve + answer = {ask_total:.2f} ms)")
+    order = ["check + analyse (lang, terms)", "retrieve() total", *pieces, "  of which fusion/sort",
+             "answerer.answer"]
     for name in order:
-        indent = "  " if name in order[3:8] else ""
+        indent = "  " if name in order[2:6] else ""
         share = 100 * med[name] / ask_total if ask_total else 0
         print(f"  {indent}{name:34}{med[name]:8.2f} ms  {share:5.1f}%")
 

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/memory.py                      # bundled corpus, and a 100k-passage index
     .venv/bin/python benchmarks/memory.py --passages 20000     # a smaller generated index (faster)
     .venv/bin/python benchmarks/memory.py --passages 0         # bundled corpus only
+    .venv/bin/python benchmarks/memory.py --passages 0 --model bundled:all-MiniLM-L6-v2   # another model
 
 Every figure is read from /proc/self/status (VmRSS, RssAnon, RssFile, VmHWM) in a fresh process:
   1. the pipeline on the bundled corpus: after the imports, the model load, warm_up, 30 asks;
@@ -44,7 +45,7 @@ def status() -> dict[str, float]:
     return out
 
 
-def child(index: Path, corpus: Path, mode: str) -> None:
+def child(index: Path, corpus: Path, mode: str, model: str) -> None:
     """Load and use the index as the bot does; print the memory after each stage as JSON."""
     stages: list[tuple[str, dict]] = [("python started", status())]
     C.limit_threads()
@@ -57,7 +58,7 @@ def child(index: Path, corpus: Path, mode: str) -> None:
     stages.append(("imports (torch, sentence-transformers, faiss, bot)", status()))
     from bot.core.pipeline import Pipeline
 
-    settings = C.retrieval_settings(corpus, index)
+    settings = C.retrieval_settings(corpus, index, model=model)
     pipeline = Pipeline(settings)
     pipeline.embedder.load()
     stages.append(("model loaded", status()))
@@ -111,20 +112,20 @@ def _sizes(gen) -> dict:
     return out
 
 
-def run_child(index: Path, corpus: Path, mode: str) -> dict:
+def run_child(index: Path, corpus: Path, mode: str, model: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(index), str(corpus), mode]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(index), str(corpus), mode, model]
     r = subprocess.run(cmd, cwd=C.ROOT, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"child failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def build_generated(work: Path, passages: int) -> tuple[Path, Path, int]:
+def build_generated(work: Path, passages: int, model: str) -> tuple[Path, Path, int]:
     """A generated corpus of about `passages` passages, indexed with random vectors."""
     corpus = work / "corpus-big"
     C.generate_corpus(corpus, max(1, int(passages / PER_ARTICLE)), seed=3)
-    report, _ = C.build_with_random_vectors(corpus, work / "big")
+    report, _ = C.build_with_random_vectors(corpus, work / "big", model=model)
     return corpus, work / "big" / "index", report.passages_total
 
 
@@ -132,21 +133,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--passages", type=int, default=100_000, help="size of the generated index (0: skip)")
     ap.add_argument("--corpus", type=Path, default=C.BUNDLED_CORPUS)
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--model", default=None, help="model loaded (default: the project's default)")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]), args.child[2])
+        child(Path(args.child[0]), Path(args.child[1]), args.child[2], args.child[3])
         return 0
+    from bot.config import RetrievalSettings
+
+    model = args.model or RetrievalSettings.model_fields["model"].default
 
     work = C.make_tempdir("memory")
     try:
         py = sys.executable
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
         corpus = args.corpus.resolve()
-        subprocess.run([py, "-m", "bot", "index", "--corpus", str(corpus), "--index", str(work / "index")],
+        subprocess.run([py, "-m", "bot", "index", "--corpus", str(corpus), "--index", str(work / "index"),
+                        "--model", model],
                        cwd=C.ROOT, env=env, check=True, capture_output=True)
         C.header("memory: RSS of a warmed-up pipeline")
-        small = run_child(work / "index", corpus, "pipeline")
+        print(f"model {model}")
+        small = run_child(work / "index", corpus, "pipeline", model)
         _print_stages(f"1. bundled corpus ({small['extra']['passages']} passages)", small)
         if args.passages <= 0:
             return 0
@@ -154,10 +161,10 @@ def main() -> int:
         t = time.perf_counter()
         C.limit_threads()
         C.quiet_logs()
-        big_corpus, big_index, n = build_generated(work, args.passages)
+        big_corpus, big_index, n = build_generated(work, args.passages, model)
         print(f"\n(generated index of {n:,} passages built in {time.perf_counter() - t:.0f} s "
               f"with random vectors)")
-        big = run_child(big_index, big_corpus, "pipeline")
+        big = run_child(big_index, big_corpus, "pipeline", model)
         _print_stages(f"2. generated index ({n:,} passages, {big['extra']['rows']:,} vectors)", big)
 
         def last(d, key="VmRSS"):
@@ -180,9 +187,9 @@ def main() -> int:
         files = ", ".join(f"{k} {v:.0f} MiB" for k, v in ex["files_mb"].items())
         print(f"   files of the generation on disk: {files}")
 
-        ram = run_child(big_index, big_corpus, "ram")
-        mm = run_child(big_index, big_corpus, "mmap")
-        ifc = run_child(big_index, big_corpus, "mmap_ifc")
+        ram = run_child(big_index, big_corpus, "ram", model)
+        mm = run_child(big_index, big_corpus, "mmap", model)
+        ifc = run_child(big_index, big_corpus, "mmap_ifc", model)
         print("\n4. the same index through IndexStore.load, in RAM vs memory-mapped "
               "(after searches that read every vector)")
         print(f"   {'':58}{'VmRSS':>9}{'RssAnon':>9}{'RssFile':>9}  MiB")
