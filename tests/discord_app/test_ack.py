@@ -178,3 +178,10 @@ def test_a_worker_thread_waits_for_the_switch_under_way_and_loads_once(pipeline,
         release.set()
         assert asked.result(BOUND).name == new
     assert loads == ["generation-switch"]
+
+
+async def test_remove_suggestions_come_while_a_burst_fills_the_pool(simcord_env, channel, admin, full_pool):
+    choices = await within_bound(lambda: admin.autocomplete(channel, "remove", "article", "helios"))
+
+    assert not full_pool.is_set()
+    assert [c["value"] for c in choices] == ["amd-helios-rack.md"]

@@ -97,7 +97,8 @@ class AdminCog(commands.Cog):
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         """Move the article to corpus/.removed/, update the index once, report the result."""
         try:
-            article_id = find_article(await asyncio.to_thread(self.bot.pipeline.articles), article).id
+            # From the article list in memory (block=False): never a file read or a generation load here.
+            article_id = find_article(self.bot.pipeline.articles(block=False), article).id
         except UnknownArticle:
             article_id = article  # a file not indexed yet can still be removed by its id
         if await self._busy(interaction):
@@ -125,7 +126,8 @@ class AdminCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Suggest articles of the live index matching what the user typed."""
-        return article_choices(await asyncio.to_thread(self.bot.pipeline.articles), current)
+        # Suggestions cannot be deferred: they come from the article list in memory, not the thread pool.
+        return article_choices(self.bot.pipeline.articles(block=False), current)
 
     @app_commands.command(
         name="ingest",
