@@ -185,3 +185,18 @@ async def test_remove_suggestions_come_while_a_burst_fills_the_pool(simcord_env,
 
     assert not full_pool.is_set()
     assert [c["value"] for c in choices] == ["amd-helios-rack.md"]
+
+
+async def test_feeds_list_is_deferred_before_it_needs_the_pool(
+    simcord_env, settings, guild, channel, admin, full_pool
+):
+    settings.discord.admin_guild_ids.append(guild.id)
+    task = asyncio.ensure_future(admin.slash(channel, "feeds list"))
+    deadline = time.monotonic() + BOUND
+    while not callback_types(simcord_env) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+    assert callback_types(simcord_env) == [5]  # "thinking…" while every pool thread is still held
+    full_pool.set()
+    result = await within_bound(lambda: task)
+    assert result.ephemeral and result.response.content.startswith("No feeds are followed.")

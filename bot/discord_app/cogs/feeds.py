@@ -123,6 +123,8 @@ class FeedsCog(commands.Cog):
     ) -> None:
         """Store the feed; it is read at the next poll."""
         who = f"{interaction.user.name} ({interaction.user.id})"
+        # Acknowledged first: the file work runs in the thread pool, which a burst of /ask can keep busy.
+        await interaction.response.defer(thinking=True, ephemeral=True)
         feed = await asyncio.to_thread(store.add, self.path, url, channel.id if channel else None, who)
         where = f"; new articles will be announced in {channel.mention}" if channel else ""
         await send_private(interaction, f"Following <{feed.url}>{where}. It is read at the next poll.")
@@ -131,6 +133,7 @@ class FeedsCog(commands.Cog):
     @corpus_admin()
     async def list_(self, interaction: discord.Interaction) -> None:
         """Show the feeds privately."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
         feeds = await asyncio.to_thread(store.load, self.path)
         await send_private(interaction, list_text(feeds))
 
@@ -139,13 +142,16 @@ class FeedsCog(commands.Cog):
     @corpus_admin()
     async def remove(self, interaction: discord.Interaction, url: str) -> None:
         """Forget the feed."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
         feed = await asyncio.to_thread(store.remove, self.path, url)
         await send_private(interaction, f"No longer following <{feed.url}>; its articles stay.")
 
     @remove.autocomplete("url")
     async def _feed_urls(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            feeds = await asyncio.to_thread(store.load, self.path)
+            # Suggestions cannot be deferred: the feeds file is small, read here rather than queued
+            # behind a burst of /ask in the thread pool.
+            feeds = store.load(self.path)
         except store.FeedError:
             return []
         return [
