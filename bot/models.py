@@ -20,6 +20,10 @@ class Article:
     date: str | None = None
     url: str | None = None
     author: str | None = None
+    # Where the article came from (front matter `source_url`, else `url`) and who added it
+    # (`added_by`, written by /ingest and feeds): shown by /articles and /article.
+    source_url: str | None = None
+    added_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ class ArticleInfo:
     lang: Lang
     passages: int
     url: str | None = None
+    source_url: str | None = None
+    added_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 import discord
 
@@ -25,6 +26,10 @@ MIN_QUOTE = 160
 MIN_FIELD_VALUE = 40
 # Line breaks and runs of spaces, but not the article's non-breaking spaces: a quote keeps them.
 _BREAKS = re.compile(r"[^\S\u00a0\u202f]+")
+# A source link longer than this is shown as its host: a cut URL would lead somewhere else.
+MAX_SOURCE_LINK = 300
+# Characters that would end `<url>` or a code span early, so the rest would render as Markdown.
+_URL_BREAKERS = re.compile(r"[\s<>`]")
 
 
 def quote_line(text: str) -> str:
@@ -176,10 +181,44 @@ def search_embed(query: str, citations: Sequence[Citation]) -> discord.Embed:
     return _fit_total(embed)
 
 
+def safe_url(url: str | None) -> str | None:
+    """`url` without any user name or password, or None when it is not a plain http(s) link."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    # Credentials are refused at ingest, but a hand-placed file's `url` may still carry some.
+    netloc = parts.netloc.rpartition("@")[2]
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if _URL_BREAKERS.search(clean) or not clean.isprintable():
+        return None
+    return clean
+
+
+def source_text(url: str | None) -> str | None:
+    """Where an article came from, as Markdown: `<url>` (a link without a preview), or its host when
+    the link is too long; None when unknown."""
+    clean = safe_url(url)
+    if clean is None:
+        return None
+    if len(clean) <= MAX_SOURCE_LINK:
+        return f"<{clean}>"
+    return f"`{urlsplit(clean).hostname}`"
+
+
 def article_line(info: ArticleInfo) -> str:
-    """One line of /articles: title, date, passage count and id."""
+    """One line of /articles: title, date, passage count, id (the file name) and source link if known."""
     date = f" · {info.date}" if info.date else ""
-    return f"• **{L.shorten(L.one_line(info.title), 150)}**{date} · {info.passages} passages · `{info.id}`"
+    source = source_text(info.source_url)
+    tail = f" · {source}" if source else ""
+    return (
+        f"• **{L.shorten(L.one_line(info.title), 150)}**{date} · {info.passages} passages · `{info.id}`{tail}"
+    )
 
 
 def articles_embed(articles: Sequence[ArticleInfo]) -> discord.Embed:
@@ -209,15 +248,18 @@ def article_embed(info: ArticleInfo, opening: str | None) -> discord.Embed:
         title=L.shorten(L.one_line(info.title), L.TITLE),
         description=L.shorten(opening, 1500) if opening else None,
         colour=ANSWER_COLOUR,
-        url=info.url
-        if info.url and info.url.startswith(("http://", "https://")) and len(info.url) <= 2048
-        else None,
+        url=link if (link := safe_url(info.source_url or info.url)) and len(link) <= 2048 else None,
     )
     embed.add_field(name="Identifier", value=L.shorten(f"`{info.id}`", L.FIELD_VALUE))
     embed.add_field(name="Passages", value=str(info.passages))
     embed.add_field(name="Language", value=info.lang)
     if info.date:
         embed.add_field(name="Date", value=L.shorten(info.date, 100))
+    if source := source_text(info.source_url):
+        embed.add_field(name="Source", value=source, inline=False)
+    if info.added_by:
+        who = discord.utils.escape_markdown(L.shorten(L.one_line(info.added_by), 100))
+        embed.add_field(name="Added by", value=who)
     return _fit_total(embed)
 
 

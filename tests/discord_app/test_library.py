@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .helpers import message_sends
 
 
@@ -76,3 +78,45 @@ async def test_about_describes_the_index(simcord_env, channel, alice, pipeline):
     assert fields["Index type"] == "flat"
     assert fields["Generation"] == f"`{pipeline.generation.name}`"
     assert fields["Built"] == pipeline.about().built_at
+
+
+SOURCED_ARTICLE = (
+    "---\ntitle: Lille ouvre une piste cyclable le long de la Deûle\n"
+    "source_url: https://reader:s3cret@example.org/lille/piste\nadded_by: feed:https://example.org/rss\n---\n\n"
+    "La métropole de Lille a inauguré lundi une piste cyclable de douze kilomètres le long de la Deûle, "
+    "reliant le centre-ville au campus universitaire de Villeneuve-d'Ascq.\n"
+)
+
+
+class TestSources:
+    """Articles added by /ingest or a feed say where they came from; userinfo is never shown."""
+
+    @pytest.fixture
+    def pipeline(self, private_pipeline):
+        """These tests add an article to the corpus and index it: they get their own copy."""
+        (private_pipeline.settings.corpus_dir / "lille-piste.md").write_text(SOURCED_ARTICLE, encoding="utf-8")
+        private_pipeline.update_index()
+        return private_pipeline
+
+    async def test_articles_shows_the_source_link_without_preview_or_credentials(
+        self, simcord_env, channel, alice, pipeline
+    ):
+        result = await alice.slash(channel, "articles")
+
+        lines = result.response.embeds[0].description.split("\n")
+        [line] = [x for x in lines if "`lille-piste.md`" in x]
+        assert line.endswith("· `lille-piste.md` · <https://example.org/lille/piste>")
+        assert "s3cret" not in result.response.embeds[0].description
+        # Hand-placed articles without a source keep their line as it was: the file name ends it.
+        [helios] = [x for x in lines if "`amd-helios-rack.md`" in x]
+        assert helios.endswith("passages · `amd-helios-rack.md`")
+
+    async def test_article_shows_source_and_who_added_it(self, simcord_env, channel, alice, pipeline):
+        result = await alice.slash(channel, "article", name="lille-piste.md")
+
+        embed = result.response.embeds[0]
+        fields = {f.name: f.value for f in embed.fields}
+        assert fields["Source"] == "<https://example.org/lille/piste>"
+        assert fields["Added by"] == "feed:https://example.org/rss"
+        assert embed.url == "https://example.org/lille/piste"
+        assert "s3cret" not in str(embed.to_dict())

@@ -223,16 +223,28 @@ def _write_sqlite(
         con.executescript(
             """
             CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, lang TEXT, url TEXT,
-                                   author TEXT, checksum TEXT, passages INTEGER);
+                                   author TEXT, checksum TEXT, passages INTEGER, source_url TEXT,
+                                   added_by TEXT);
             CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT,
                                    text TEXT, start INTEGER, "end" INTEGER, lang TEXT, position INTEGER,
                                    paragraph INTEGER, translation TEXT, title_translation TEXT, tokens TEXT);
             """
         )
         con.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
-                (a.id, a.title, a.date, a.lang, a.url, a.author, a.checksum, counts.get(a.id, 0))
+                (
+                    a.id,
+                    a.title,
+                    a.date,
+                    a.lang,
+                    a.url,
+                    a.author,
+                    a.checksum,
+                    counts.get(a.id, 0),
+                    a.source_url,
+                    a.added_by,
+                )
                 for a in articles
             ],
         )
@@ -284,9 +296,22 @@ def _read_sqlite(path: Path) -> tuple[list[Passage], dict[str, ArticleInfo]]:
                 " title_translation FROM passages ORDER BY row"
             )
         ]
+        # Generations written before source_url/added_by existed lack the columns: read as NULL, so
+        # they still load (the next build writes them) instead of forcing every vector to be redone.
+        columns = {r[1] for r in con.execute("PRAGMA table_info(articles)")}
+        extra = ", ".join(c if c in columns else f"NULL AS {c}" for c in ("source_url", "added_by"))
         articles = {
-            r[0]: ArticleInfo(id=r[0], title=r[1], date=r[2], lang=r[3], url=r[4], passages=r[5])
-            for r in con.execute("SELECT id, title, date, lang, url, passages FROM articles ORDER BY id")
+            r[0]: ArticleInfo(
+                id=r[0],
+                title=r[1],
+                date=r[2],
+                lang=r[3],
+                url=r[4],
+                passages=r[5],
+                source_url=r[6],
+                added_by=r[7],
+            )
+            for r in con.execute(f"SELECT id, title, date, lang, url, passages, {extra} FROM articles ORDER BY id")
         }
     finally:
         con.close()

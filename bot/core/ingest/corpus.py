@@ -153,6 +153,8 @@ def read_article(path: Path, corpus_dir: Path) -> Article:
         date=opt("date"),
         url=opt("url"),
         author=opt("author"),
+        source_url=opt("source_url") or opt("url"),
+        added_by=opt("added_by"),
     )
 
 

@@ -274,3 +274,40 @@ def test_old_generations_are_pruned(built, embedder):
     assert len(gens) == KEEP_GENERATIONS
     assert store.current_name() in {d.name for d in gens}
     store.load(s.model)
+
+
+SOURCED = (
+    "---\ntitle: Lille ouvre une piste cyclable\nsource_url: https://example.org/lille\n"
+    "added_by: feed:https://example.org/rss\n---\n\n"
+    "La métropole de Lille a inauguré lundi une piste cyclable de douze kilomètres le long de la Deûle, "
+    "reliant le centre-ville au campus universitaire de Villeneuve-d'Ascq.\n"
+)
+
+
+def test_article_info_carries_source_url_and_added_by(indexed_settings, embedder):
+    s = indexed_settings
+    (s.corpus_dir / "lille.md").write_text(SOURCED, encoding="utf-8")
+    build_index(s, embedder)
+
+    articles = IndexStore(s.index_dir).load(s.model).articles
+    assert articles["lille.md"].source_url == "https://example.org/lille"
+    assert articles["lille.md"].added_by == "feed:https://example.org/rss"
+    assert articles[OPENAI_AMD].added_by is None
+
+
+def test_a_generation_written_before_source_columns_still_loads(built):
+    s, _ = built
+    path = live_path(s)
+    db = path / "passages.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE articles DROP COLUMN source_url")
+    con.execute("ALTER TABLE articles DROP COLUMN added_by")
+    con.commit()
+    con.close()
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"]["passages.sqlite"] = {"size": db.stat().st_size, "sha256": sha256_file(db)}
+    (path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    info = IndexStore(s.index_dir).load(s.model).articles[OPENAI_AMD]
+    assert (info.source_url, info.added_by) == (None, None)
+    assert info.passages > 0

@@ -225,3 +225,21 @@ def test_symbolic_links_out_of_the_corpus_are_not_read(tmp_path):
     assert sorted(a.id for a in articles) == ["good.md", "inside.md", "link-in.md"]
     assert "link-out.md" in {s.path for s in skipped}
     assert all("outside the corpus folder" in s.reason for s in skipped)
+
+
+def test_source_url_and_added_by_are_read_and_url_stands_in_for_a_missing_source_url(tmp_path):
+    ingested = write(
+        tmp_path,
+        "ingested.md",
+        "---\nsource_url: https://example.org/bike-lanes\nadded_by: discord:42\n"
+        "url: https://example.org/other\n---\n\n" + EN_BODY + "\n",
+    )
+    hand_placed = write(tmp_path, "hand.md", "---\nurl: https://example.org/lyon\n---\n\n" + FR_BODY + "\n")
+    plain = write(tmp_path, "plain.md", FR_BODY + "\n")
+
+    a = read_article(ingested, tmp_path)
+    assert (a.source_url, a.added_by) == ("https://example.org/bike-lanes", "discord:42")
+    b = read_article(hand_placed, tmp_path)
+    assert (b.source_url, b.added_by) == ("https://example.org/lyon", None)
+    c = read_article(plain, tmp_path)
+    assert (c.source_url, c.added_by) == (None, None)
