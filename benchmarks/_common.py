@@ -185,6 +185,21 @@ def retrieval_settings(corpus_dir: Path, index_dir: Path, **overrides):
     )
 
 
+def discord_settings(retrieval, **discord):
+    """Settings for a bot driven through simcord: the pipeline's retrieval settings, no .env, and a
+    token-shaped placeholder (simcord never sends it anywhere); `discord` overrides DiscordSettings."""
+    from pydantic import SecretStr
+
+    from bot.config import DiscordSettings, IngestSettings, Settings
+
+    return Settings(
+        _env_file=None,
+        retrieval=retrieval,
+        ingest=IngestSettings(_env_file=None),
+        discord=DiscordSettings(_env_file=None, token=SecretStr("MTIz.NDU2.benchmark-placeholder"), **discord),
+    )
+
+
 def warmed_pipeline(corpus_dir: Path, workdir: Path, embedder=None, **overrides):
     """A Pipeline over `corpus_dir` with its index built in `workdir/index` and warmed up."""
     from bot.core.pipeline import Pipeline

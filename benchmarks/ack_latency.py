@@ -43,18 +43,12 @@ async def _run(args, pipeline, work: Path) -> int:
     import logging
 
     import simcord
-    from pydantic import SecretStr
 
-    from bot.config import DiscordSettings, IngestSettings, Settings
     from bot.discord_app import create_bot
 
     logging.getLogger("discord").setLevel(logging.ERROR)
-    settings = Settings(
-        _env_file=None,
-        retrieval=pipeline.settings.model_copy(update={"feedback_file": work / "votes.jsonl"}),
-        ingest=IngestSettings(_env_file=None),
-        discord=DiscordSettings(_env_file=None, token=SecretStr("MTIz.NDU2.benchmark-placeholder")),
-    )
+    # The bot's own bound on answers at once (DISCORD_MAX_CONCURRENT_ANSWERS, default 4) applies.
+    settings = C.discord_settings(pipeline.settings.model_copy(update={"feedback_file": work / "votes.jsonl"}))
     bot = create_bot(settings, pipeline, command_state=work / "commands.json")
     C.header(f"ack_latency: acknowledgement times behind a burst of {args.burst} /ask")
     first_article = next(iter(pipeline.generation.articles))

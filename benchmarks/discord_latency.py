@@ -65,21 +65,9 @@ def main() -> int:
 
 
 def _settings(pipeline, work: Path):
-    from pydantic import SecretStr
-
-    from bot.config import DiscordSettings, IngestSettings, Settings
-
-    return Settings(
-        _env_file=None,
-        retrieval=pipeline.settings,
-        ingest=IngestSettings(_env_file=None),
-        # A token-shaped placeholder: simcord never sends it anywhere. No bound on answers at once
-        # (the bot's default of 4 would tell most of a burst "busy"): this measures answering them all;
-        # benchmarks/ack_latency.py measures the acknowledgements with the default bound.
-        discord=DiscordSettings(
-            _env_file=None, token=SecretStr("MTIz.NDU2.benchmark-placeholder"), max_concurrent_answers=10**6
-        ),
-    )
+    # No bound on answers at once (the bot's default of 4 would tell most of a burst "busy"): this
+    # measures answering them all; benchmarks/ack_latency.py measures acknowledgements with the default.
+    return C.discord_settings(pipeline.settings, max_concurrent_answers=10**6)
 
 
 async def _run(args, pipeline, work: Path) -> int:

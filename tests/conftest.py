@@ -50,6 +50,15 @@ def clear_newsbot_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No NEWSBOT_/DISCORD_ variable from the developer's shell, and a cwd without .env (settings tests)."""
+    for name in list(os.environ):
+        if name.startswith(("NEWSBOT_", "DISCORD_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def shared_eval_dir() -> Path:
     """shared/eval beside the repository (skips the test when absent)."""

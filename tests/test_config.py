@@ -16,13 +16,8 @@ from bot.config import BUNDLED_MODEL, RetrievalSettings, Settings
 TOKEN = "MTIzNDU2Nzg5.super-secret-token.value"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No NEWSBOT_/DISCORD_ variable from the developer's shell, and a cwd without .env."""
-    for name in list(os.environ):
-        if name.startswith(("NEWSBOT_", "DISCORD_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# No NEWSBOT_/DISCORD_ variable from the developer's shell, and a cwd without .env (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def settings_for(argv: list[str]) -> Settings:

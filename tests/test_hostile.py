@@ -12,13 +12,8 @@ from bot.cli import main
 SECRET = "MTIzNDU2Nzg5.hostile-secret.value"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No NEWSBOT_/DISCORD_ variable from the developer's shell, and a cwd without .env."""
-    for name in list(os.environ):
-        if name.startswith(("NEWSBOT_", "DISCORD_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# No NEWSBOT_/DISCORD_ variable from the developer's shell, and a cwd without .env (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 # --- class 11: settings -------------------------------------------------------------------------

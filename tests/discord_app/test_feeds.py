@@ -8,7 +8,7 @@ import pytest
 from bot.core.audit import audit_path, entries
 from bot.core.feeds import store
 from bot.discord_app.trust import REFUSAL, NotTrusted
-from tests.core.feeds.server import Route, article_html, rss, start
+from tests.core.feeds.server import Route, article_html, rss, serving
 
 from .helpers import message_sends
 
@@ -23,10 +23,8 @@ def pipeline(private_pipeline):
 
 @pytest.fixture
 def web():
-    state, server = start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving() as state:
+        yield state
 
 
 def feeds_file(pipeline):

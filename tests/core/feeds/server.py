@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
@@ -103,3 +105,14 @@ def atom(items: list[tuple[str, str]]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
         f"<id>urn:wire</id><updated>2026-12-01T10:00:00Z</updated>{body}</feed>"
     ).encode()
+
+
+@contextmanager
+def serving() -> Iterator[FeedServer]:
+    """A running FeedServer for the length of a `with` block (the tests' `web` fixture)."""
+    state, server = start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

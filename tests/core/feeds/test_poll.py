@@ -12,17 +12,15 @@ from bot.core.feeds import store
 from bot.core.feeds.poll import changelog, poll_feeds
 from bot.core.ingest.corpus import corpus_files
 
-from .server import Route, article_html, atom, rss, start
+from .server import Route, article_html, atom, rss, serving
 
 RSS = "application/rss+xml"
 
 
 @pytest.fixture
 def web():
-    state, server = start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving() as state:
+        yield state
 
 
 @pytest.fixture
