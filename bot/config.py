@@ -23,7 +23,8 @@ class ModelDefaults:
     query_prefix: str
     passage_prefix: str
     # Calibrated on the development sets (dev2, dev, benchmarks/heldout) with the bot's own
-    # passages: the lowest cosine of a question to its closest passage that still answers it.
+    # passages: the lowest cosine of a question to the passage it cites first that still answers it
+    # (raw cosine, before the per-language centring of index/centring.py).
     abstain_threshold: float
 
 

@@ -44,18 +44,19 @@ def _hit1(scores: dict, kind: str) -> float:
 
 
 def test_dev2_stays_above_its_measured_floors(dev2):
-    # Measured 2026-12-02: hit@1 0.74, hit@3 0.89, answer 0.71 (median 236 chars), paraphrase
-    # 0.57, follow-up 0.62, cross-language 0.69, out-of-scope declined 6/12, no false abstention.
+    # Measured 2026-12-03 (vectors centred per language): hit@1 0.77, hit@3 0.92, answer 0.72
+    # (median 240 chars), paraphrase 0.50, follow-up 0.69, cross-language 0.75, out-of-scope
+    # declined 6/12, false abstentions 0.01.
     _, _, s = dev2
     t = s["total"]
     assert t["missing"] == 0
-    assert t["hit1"] >= 0.70, t
-    assert t["hit3"] >= 0.85, t
-    assert t["answer_hit"] >= 0.66, t
+    assert t["hit1"] >= 0.72, t
+    assert t["hit3"] >= 0.88, t
+    assert t["answer_hit"] >= 0.67, t
     assert t["answer_chars_p50"] <= 300, t
-    assert _hit1(s, "paraphrase") >= 0.50 and _hit1(s, "followup") >= 0.56, s["by_kind"]
-    assert _hit1(s, "crosslingual") >= 0.62, s["by_kind"]
-    assert s["by_kind"]["outofscope"]["abst"] >= 6, s["by_kind"]
+    assert _hit1(s, "paraphrase") >= 0.42 and _hit1(s, "followup") >= 0.62, s["by_kind"]
+    assert _hit1(s, "crosslingual") >= 0.68, s["by_kind"]
+    assert s["by_kind"]["outofscope"]["abst"] >= 5, s["by_kind"]
     assert t["false_abstain"] <= 0.05, t
 
 
@@ -82,7 +83,7 @@ def test_general_out_of_scope_questions_are_declined_in_their_language(dev2):
 
 
 def test_dev_set_stays_above_its_measured_floors(pipeline, settings, tmp_path):
-    # Measured 2026-12-02: hit@1 0.70, hit@3 0.91, answer 0.70, out-of-scope 3/3, no false abstention.
+    # Measured 2026-12-03: hit@1 0.70, hit@3 0.91, answer 0.70, out-of-scope 3/3, no false abstention.
     t = _scores(pipeline, settings, tmp_path, EVAL_DIR / "dev")[2]["total"]
     assert t["missing"] == 0
     assert t["hit1"] >= 0.65 and t["hit3"] >= 0.87 and t["answer_hit"] >= 0.65, t
@@ -90,8 +91,8 @@ def test_dev_set_stays_above_its_measured_floors(pipeline, settings, tmp_path):
 
 
 def test_held_out_set_stays_above_its_measured_floors(pipeline, settings, tmp_path):
-    # Measured 2026-12-02: hit@1 0.77, hit@3 0.90, answer 0.74, out-of-scope declined 2/6, false
-    # abstentions 0.03 (README).
+    # Measured 2026-12-03: hit@1 0.74, hit@3 0.90, answer 0.72, out-of-scope declined 3/6, false
+    # abstentions 0.05 (README).
     t = _scores(pipeline, settings, tmp_path, HELDOUT)[2]["total"]
     assert t["missing"] == 0
     assert t["hit1"] >= 0.70, t
@@ -100,3 +101,28 @@ def test_held_out_set_stays_above_its_measured_floors(pipeline, settings, tmp_pa
     assert t["answer_chars_p50"] <= 300, t
     assert t["oos_abstain"] >= 0.33, t
     assert t["false_abstain"] <= 0.08, t
+
+
+def test_held_out_questions_over_a_larger_corpus(pipeline, settings, tmp_path):
+    # The held-out questions over their 7 articles plus dev's and dev2's 16 (23 in all): more articles
+    # of the question's language stand in front of a cross-language answer. Measured 2026-12-03:
+    # hit@1 0.72, cross-language 7 of 10; without the per-language centring of the vectors 0.67 and
+    # 5 of 10.
+    if not (DEV2 / "corpus").is_dir() or not (EVAL_DIR / "dev" / "corpus").is_dir():
+        pytest.skip(f"the development sets are absent (looked in {EVAL_DIR})")
+    corpus = tmp_path / "grown-corpus"
+    shutil.copytree(HELDOUT / "corpus", corpus)
+    for folder in (EVAL_DIR / "dev", DEV2):
+        for f in sorted((folder / "corpus").iterdir()):
+            target = corpus / f.name
+            if target.exists():
+                target = corpus / f"{folder.name}_{f.name}"
+            (shutil.copytree if f.is_dir() else shutil.copy)(f, target)
+    p = pipeline(settings(corpus_dir=corpus, index_dir=tmp_path / "grown-index"))
+    p.warm_up()
+    questions = read_questions(HELDOUT / "questions.jsonl")
+    s = score(questions, answer_all(p, questions))
+    assert s["total"]["missing"] == 0
+    assert s["total"]["hit1"] >= 0.70, s["total"]
+    assert _hit1(s, "crosslingual") >= 0.60, s["by_kind"]
+    assert s["total"]["false_abstain"] <= 0.08, s["total"]

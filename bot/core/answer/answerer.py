@@ -28,8 +28,13 @@ class Answerer:
         self.threshold = threshold
 
     def confident(self, hits: list[Hit]) -> bool:
-        """Whether the closest passages are close enough in meaning to answer from."""
-        return bool(hits) and max(h.dense for h in hits) >= self.threshold
+        """Whether the passage the answer would cite first is close enough in meaning to answer from.
+
+        The cited passage itself must be close, not merely one of the passages ranked after it: the
+        best cosine among the top three let "Combien coûte un billet de TGV ?" be answered from an
+        unrelated passage once the ranking changed (dev2), and it is the first citation the reader sees.
+        """
+        return bool(hits) and hits[0].dense >= self.threshold
 
     def answer(self, gen: Generation, question: str, lang: Lang, hits: list[Hit], k: int) -> Answer:
         """Build the Answer: the best sentence with its [n] marker, or a refusal in the question's language."""

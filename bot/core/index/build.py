@@ -72,6 +72,8 @@ def settings_record(settings: RetrievalSettings) -> dict:
         "translate": settings.translate,
         # Passages of another text version are split and stored again (an old index rebuilds).
         "passage_text": TEXT_VERSION,
+        # The FAISS vectors are centred per language (index/centring.py); older indexes rebuild.
+        "dense": "centred per language",
     }
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.core.index.centring import centre, raw_cosines
 from bot.core.index.lexical import LexicalIndex
 from bot.errors import (
     DimensionMismatch,
@@ -45,6 +46,8 @@ CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"
 KEEP_GENERATIONS = 2
+# The per-language centring of the FAISS vectors (centring.py): row norms, mean index, means.
+CENTRING_FILES = ("centring_norms.npy", "centring_rows.npy", "centring_means.npy")
 
 
 def sha256_file(path: Path) -> str:
@@ -164,6 +167,9 @@ class Generation:
     articles: dict[str, ArticleInfo]
     # FAISS row -> passage row: a passage may have a second vector (its translation).
     row_map: np.ndarray
+    # (norms, mean index, means) of the per-language centring of the FAISS vectors (centring.py);
+    # None for a generation written before it, whose FAISS vectors are the raw ones.
+    centring: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def name(self) -> str:
@@ -193,20 +199,24 @@ class Generation:
         p = self.passages[row]
         return [self.passages[r] for r in self._paragraphs[(p.article_id, p.paragraph)]]
 
-    def search_dense(self, query: np.ndarray, k: int) -> list[dict[int, float]]:
-        """For each query vector, the best cosine of up to k passages (max over their vectors)."""
+    def search_dense(self, query: np.ndarray, k: int) -> list[dict[int, tuple[float, float]]]:
+        """For each query vector, up to k passages with (score, cosine): the centred cosine the
+        ranking uses and the raw cosine abstention reads (max over a passage's vectors)."""
         k = min(k * 2, self.faiss_index.ntotal)
         if k == 0:
             return [{} for _ in range(len(query))]
-        scores, rows = self.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
-        out: list[dict[int, float]] = []
-        for qs, qr in zip(scores, rows, strict=True):
-            best: dict[int, float] = {}
-            for s, r in zip(qs, qr, strict=True):
-                if r >= 0:
-                    p = int(self.row_map[r])
-                    if float(s) > best.get(p, -2.0):
-                        best[p] = float(s)
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        scores, rows = self.faiss_index.search(query, k)
+        out: list[dict[int, tuple[float, float]]] = []
+        for q, qs, qr in zip(query, scores, rows, strict=True):
+            found = qr >= 0
+            qs, qr = qs[found], qr[found]
+            raw = qs if self.centring is None else raw_cosines(qs, qr, q, *self.centring)
+            best: dict[int, tuple[float, float]] = {}
+            for s, c, r in zip(qs, raw, qr, strict=True):
+                p = int(self.row_map[r])
+                old = best.get(p)
+                best[p] = (max(float(s), old[0]), max(float(c), old[1])) if old else (float(s), float(c))
             out.append(best)
         return out
 
@@ -428,6 +438,10 @@ class IndexStore:
             lexical = LexicalIndex.load(path / "bm25")
             passages, articles = _read_sqlite(path / "passages.sqlite")
             row_map = np.load(path / "row_map.npy", allow_pickle=False)
+            centring = None
+            if all(name in manifest.get("files", {}) for name in CENTRING_FILES):
+                norms, which, means = (np.load(path / name, allow_pickle=False) for name in CENTRING_FILES)
+                centring = (norms, which, means)
         except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError, KeyError) as exc:
             raise IndexCorrupt(str(self.root), f"{exc.__class__.__name__}: {exc}") from exc
         if (
@@ -436,7 +450,15 @@ class IndexStore:
             or (len(row_map) and int(row_map.max()) >= len(passages))
         ):
             raise IndexCorrupt(str(self.root), "vectors and passages do not match")
-        return Generation(path, manifest, index, lexical, passages, articles, row_map)
+        if centring is not None and (
+            centring[0].shape != (index.ntotal,)
+            or centring[1].shape != (index.ntotal,)
+            or centring[2].ndim != 2
+            or centring[2].shape[1] != index.d
+            or (index.ntotal and not 0 <= int(centring[1].min()) <= int(centring[1].max()) < len(centring[2]))
+        ):
+            raise IndexCorrupt(str(self.root), "the centring files do not match the vectors")
+        return Generation(path, manifest, index, lexical, passages, articles, row_map, centring)
 
     def load_reusable(self, path: Path, manifest: dict) -> Reusable:
         """What a generation lets the next build reuse: vectors by embedding key, passages and their
@@ -542,8 +564,14 @@ class IndexStore:
         counts: dict[str, int] = {}
         for p in passages:
             counts[p.article_id] = counts.get(p.article_id, 0) + 1
-        faiss.write_index(make_faiss_index(vectors, faiss_kind), str(tmp / "vectors.faiss"))
+        # FAISS holds the vectors centred per language; embeddings.npy the raw ones, for reuse.
+        rows = [passages[int(r)] for r in row_map]
+        centred, norms, which, means = centre(vectors, [p.lang for p in rows], [p.article_id for p in rows])
+        faiss.write_index(make_faiss_index(centred, faiss_kind), str(tmp / "vectors.faiss"))
         np.save(tmp / "embeddings.npy", vectors, allow_pickle=False)
+        np.save(tmp / CENTRING_FILES[0], norms, allow_pickle=False)
+        np.save(tmp / CENTRING_FILES[1], which, allow_pickle=False)
+        np.save(tmp / CENTRING_FILES[2], means, allow_pickle=False)
         np.save(tmp / "row_map.npy", row_map.astype(np.int64), allow_pickle=False)
         _write_sqlite(tmp / "passages.sqlite", articles, passages, counts, tokens)
         lexical.save(tmp / "bm25")

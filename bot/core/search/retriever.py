@@ -1,10 +1,11 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) scores, normalised per query and fused.
 
 For each form of the question (see `Question.forms`), the candidates are the best CANDIDATES
-passages of each signal. Over those candidates each signal is scaled to [0, 1] (cosine by min-max,
-BM25 by its maximum), and the fused score is `(1 - LEXICAL_WEIGHT) * dense + LEXICAL_WEIGHT * bm25`.
-A passage's score is the best over the forms; the ranking keeps one passage per paragraph, since a
-citation shows the whole paragraph.
+passages of each signal. The dense signal is the cosine to the passage vectors centred per language
+(index/centring.py), so that a passage in the other language competes on meaning. Over those
+candidates each signal is scaled to [0, 1] (cosine by min-max, BM25 by its maximum), and the fused
+score is `(1 - LEXICAL_WEIGHT) * dense + LEXICAL_WEIGHT * bm25`. A passage's score is the best over
+the forms; the ranking keeps one passage per paragraph, since a citation shows the whole paragraph.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ LEXICAL_WEIGHT = 0.3
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked passage: `score` the fused score, `dense` its best cosine to the question."""
+    """One ranked passage: `score` the fused score, `dense` its best raw cosine to the question."""
 
     row: int
     passage: Passage
@@ -76,10 +77,11 @@ class Retriever:
         vectors = self.embedder.encode_queries([text for text, _ in forms])
         fused: dict[int, float] = {}
         cosine: dict[int, float] = {}
-        for (_, terms), dense in zip(forms, gen.search_dense(vectors, CANDIDATES), strict=True):
+        for (_, terms), found in zip(forms, gen.search_dense(vectors, CANDIDATES), strict=True):
+            dense = {row: score for row, (score, _) in found.items()}
             for row, score in fuse(dense, gen.lexical.scores(terms, n), self.lexical_weight).items():
                 fused[row] = max(fused.get(row, 0.0), score)
-            for row, c in dense.items():
+            for row, (_, c) in found.items():
                 cosine[row] = max(cosine.get(row, -1.0), c)
         best: list[int] = []
         seen: set[tuple[str, int]] = set()
