@@ -86,3 +86,25 @@ def test_vectors_match_format_1_on_the_bundled_corpus(folder, tmp_path):
     old = SentenceTransformer(str(old_folder), device="cpu").encode(texts, normalize_embeddings=True)
     cosines = (new * old).sum(axis=1)
     assert cosines.min() >= 0.9999
+
+
+def test_tokenizer_loads_without_parsing_tokenizer_json_in_python(folder, monkeypatch):
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    parsed = []
+    real_load = json.load
+
+    def spy(fp, *args, **kwargs):
+        parsed.append(Path(getattr(fp, "name", "?")).name)
+        return real_load(fp, *args, **kwargs)
+
+    monkeypatch.setattr(json, "load", spy)
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    assert "tokenizer.json" not in parsed  # the Rust loader reads it once; Python never parses it
+    backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    for text in _passages()[:10] + ["query: Combien de gigawatts ? <s> </s> <pad> <unk>"]:
+        assert tok(text)["input_ids"] == backend.encode(text).ids
+    assert (tok.bos_token, tok.eos_token, tok.pad_token, tok.unk_token) == ("<s>", "</s>", "<pad>", "<unk>")
