@@ -30,9 +30,9 @@ class Answerer:
     def confident(self, hits: list[Hit]) -> bool:
         """Whether the passage the answer would cite first is close enough in meaning to answer from.
 
-        The cited passage itself must be close, not merely one of the passages ranked after it: the
-        best cosine among the top three let "Combien coûte un billet de TGV ?" be answered from an
-        unrelated passage once the ranking changed (dev2), and it is the first citation the reader sees.
+        The cited passage itself must be close, not merely one ranked after it: with the best cosine
+        of the top three, a closer passage ranked third vouched for an unrelated first one, and
+        "Combien coûte un billet de TGV ?" was answered on dev2. The reader sees the first citation.
         """
         return bool(hits) and hits[0].dense >= self.threshold
 
