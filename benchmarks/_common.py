@@ -105,6 +105,17 @@ def peak_rss_mb() -> float:
     return _status_kb("VmHWM") / 1024
 
 
+def memory_status() -> dict[str, int]:
+    """VmRSS, RssAnon, RssFile and VmHWM of this process, in whole MiB."""
+    out = {}
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+                out[key] = int(line.split()[1]) // 1024
+    return out
+
+
 def _status_kb(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
@@ -183,6 +194,19 @@ def retrieval_settings(corpus_dir: Path, index_dir: Path, **overrides):
         feedback_file=index_dir.parent / "feedback.jsonl",
         **overrides,
     )
+
+
+def bench_channel(env):
+    """A #general channel in a new simcord guild, and a factory of new members (each a new user, so
+    that no call meets another's cooldown)."""
+    guild = env.create_guild("Bench")
+    channel = guild.create_text_channel("general")
+    users = iter(range(10**9))
+
+    def member():
+        return guild.add_member(env.create_user(f"user{next(users)}"))
+
+    return channel, member
 
 
 def discord_settings(retrieval, **discord):

@@ -54,12 +54,7 @@ async def _run(args, pipeline, work: Path) -> int:
     first_article = next(iter(pipeline.generation.articles))
     worst_all = 0.0
     async with simcord.run(bot) as env:
-        guild = env.create_guild("Bench")
-        channel = guild.create_text_channel("general")
-        users = iter(range(10**9))
-
-        def member():
-            return guild.add_member(env.create_user(f"user{next(users)}"))
+        channel, member = C.bench_channel(env)
 
         warm = await member().slash(channel, "ask", question=C.QUESTIONS[0])  # not counted
         for r in range(args.rounds):

@@ -43,15 +43,22 @@ def _env() -> dict[str, str]:
     return env
 
 
-def child(index: Path, corpus: Path, model: str) -> None:
-    """The steps of the CLI's start-up one by one, timed; prints one JSON object."""
-    t0 = time.perf_counter()
-    out: dict[str, float] = {}
+def _marker(out: dict[str, float]):
+    """`t = mark(name, since)` records the milliseconds since `since` under `name`, returns now."""
 
     def mark(name: str, since: float) -> float:
         now = time.perf_counter()
         out[name] = (now - since) * 1000
         return now
+
+    return mark
+
+
+def child(index: Path, corpus: Path, model: str) -> None:
+    """The steps of the CLI's start-up one by one, timed; prints one JSON object."""
+    t0 = time.perf_counter()
+    out: dict[str, float] = {}
+    mark = _marker(out)
 
     t = t0
     import bot.cli  # noqa: F401
@@ -138,11 +145,7 @@ def child_floor(model_path: str, gen_path: Path, query_prefix: str) -> None:
     index files with them, encode one question; no project code. Prints one JSON object."""
     t0 = time.perf_counter()
     out: dict[str, float] = {}
-
-    def mark(name: str, since: float) -> float:
-        now = time.perf_counter()
-        out[name] = (now - since) * 1000
-        return now
+    mark = _marker(out)
 
     import torch
 

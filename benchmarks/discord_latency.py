@@ -88,12 +88,7 @@ async def _run(args, pipeline, work: Path) -> int:
           f"(every call below comes from a user who has not hit it)")
     rc = 0
     async with simcord.run(bot) as env:
-        guild = env.create_guild("Bench")
-        channel = guild.create_text_channel("general")
-        users = iter(range(10**9))
-
-        def member():
-            return guild.add_member(env.create_user(f"user{next(users)}"))
+        channel, member = C.bench_channel(env)
 
         # Warm-up (not counted): the first calls build discord.py's caches and the pipeline's lazy parts.
         for q in questions[:5]:

@@ -17,16 +17,6 @@ from pathlib import Path
 import _common as C
 
 
-def _status() -> dict[str, int]:
-    out = {}
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            key = line.split(":")[0]
-            if key in ("VmRSS", "RssAnon", "RssFile"):
-                out[key] = int(line.split()[1]) // 1024
-    return out
-
-
 def child(folder: str) -> None:
     """Load `folder`, encode a warm-up and the benchmark questions; print one JSON object."""
     import torch
@@ -34,11 +24,11 @@ def child(folder: str) -> None:
     torch.set_num_threads(C.THREADS)
     from sentence_transformers import SentenceTransformer
 
-    before = _status()
+    before = C.memory_status()
     t = time.perf_counter()
     model = SentenceTransformer(folder, device="cpu")
     load = (time.perf_counter() - t) * 1000
-    loaded = _status()
+    loaded = C.memory_status()
     t = time.perf_counter()
     model.encode(["query: warm-up"])
     first = (time.perf_counter() - t) * 1000
@@ -48,7 +38,7 @@ def child(folder: str) -> None:
         model.encode(["query: " + q])
         times.append((time.perf_counter() - t) * 1000)
     print(json.dumps({"load": load, "first": first, "p50": C.percentile(times, 50), "p95": C.percentile(times, 95),
-                      "before": before, "loaded": loaded, "after": _status()}))
+                      "before": before, "loaded": loaded, "after": C.memory_status()}))
 
 
 def main() -> int:

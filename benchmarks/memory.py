@@ -35,19 +35,9 @@ import _common as C
 PER_ARTICLE = 7.5  # passages per generated article, about
 
 
-def status() -> dict[str, float]:
-    out = {}
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            key = line.split(":")[0]
-            if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
-                out[key] = int(line.split()[1]) / 1024
-    return out
-
-
 def child(index: Path, corpus: Path, mode: str, model: str) -> None:
     """Load and use the index as the bot does; print the memory after each stage as JSON."""
-    stages: list[tuple[str, dict]] = [("python started", status())]
+    stages: list[tuple[str, dict]] = [("python started", C.memory_status())]
     C.limit_threads()
     C.quiet_logs()
     import faiss  # noqa: F401
@@ -55,22 +45,22 @@ def child(index: Path, corpus: Path, mode: str, model: str) -> None:
 
     import bot.core.pipeline  # noqa: F401
 
-    stages.append(("imports (torch, sentence-transformers, faiss, bot)", status()))
+    stages.append(("imports (torch, sentence-transformers, faiss, bot)", C.memory_status()))
     from bot.core.pipeline import Pipeline
 
     settings = C.retrieval_settings(corpus, index, model=model)
     pipeline = Pipeline(settings)
     pipeline.embedder.load()
-    stages.append(("model loaded", status()))
+    stages.append(("model loaded", C.memory_status()))
     extra = {}
     if mode == "pipeline":
         pipeline.warm_up(build_if_needed=False)
-        stages.append(("index loaded (warm_up)", status()))
+        stages.append(("index loaded (warm_up)", C.memory_status()))
         pipeline.ask(C.QUESTIONS[0])
-        stages.append(("first ask (lazy: language id, dictionaries...)", status()))
+        stages.append(("first ask (lazy: language id, dictionaries...)", C.memory_status()))
         for q in C.QUESTIONS:
             pipeline.ask(q)
-        stages.append(("after 30 more asks", status()))
+        stages.append(("after 30 more asks", C.memory_status()))
         gen = pipeline.generation
         extra = _sizes(gen)
     else:
@@ -86,11 +76,11 @@ def child(index: Path, corpus: Path, mode: str, model: str) -> None:
             original = faiss.read_index
             faiss.read_index = lambda path, flags=0: original(path, flags | faiss.IO_FLAG_MMAP_IFC)
         gen = pipeline.store.load(settings.model, mmap=(mode == "mmap"))
-        stages.append((f"IndexStore.load ({mode})", status()))
+        stages.append((f"IndexStore.load ({mode})", C.memory_status()))
         q = pipeline.embedder.encode_queries(["Combien de gigawatts ?"])
         for _ in range(3):
             gen.search_dense(np.repeat(q, 1, axis=0), 10)
-        stages.append(("after searches (all vectors read)", status()))
+        stages.append(("after searches (all vectors read)", C.memory_status()))
         extra = _sizes(gen)
     print(json.dumps({"stages": stages, "extra": extra}))
 

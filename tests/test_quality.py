@@ -21,11 +21,15 @@ HELDOUT = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout"
 DEV2 = EVAL_DIR / "dev2"
 
 
-def _scores(pipeline, settings, tmp_path: Path, folder: Path) -> tuple[list[dict], dict, dict]:
+def _scores(
+    pipeline, settings, tmp_path: Path, folder: Path, corpus: Path | None = None
+) -> tuple[list[dict], dict, dict]:
+    """The set's questions answered over a copy of its corpus (or over `corpus`, already a copy)."""
     if not (folder / "questions.jsonl").is_file():
         pytest.skip(f"the evaluation set is absent (looked for {folder})")
-    corpus = tmp_path / f"{folder.name}-corpus"
-    shutil.copytree(folder / "corpus", corpus)
+    if corpus is None:
+        corpus = tmp_path / f"{folder.name}-corpus"
+        shutil.copytree(folder / "corpus", corpus)
     p = pipeline(settings(corpus_dir=corpus, index_dir=tmp_path / f"{folder.name}-index"))
     p.warm_up()
     questions = read_questions(folder / "questions.jsonl")
@@ -118,10 +122,7 @@ def test_held_out_questions_over_a_larger_corpus(pipeline, settings, tmp_path):
             if target.exists():
                 target = corpus / f"{folder.name}_{f.name}"
             (shutil.copytree if f.is_dir() else shutil.copy)(f, target)
-    p = pipeline(settings(corpus_dir=corpus, index_dir=tmp_path / "grown-index"))
-    p.warm_up()
-    questions = read_questions(HELDOUT / "questions.jsonl")
-    s = score(questions, answer_all(p, questions))
+    s = _scores(pipeline, settings, tmp_path, HELDOUT, corpus)[2]
     assert s["total"]["missing"] == 0
     assert s["total"]["hit1"] >= 0.70, s["total"]
     assert _hit1(s, "crosslingual") >= 0.60, s["by_kind"]
