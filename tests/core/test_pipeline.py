@@ -169,6 +169,27 @@ def test_follow_up_uses_the_previous_turn(ready):
     assert "2.9 exaflops" in second.citations[n - 1].passage.text
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "fact", "not_the_previous_fact"),
+    [
+        (SHARES_Q, "Et sur quoi repose ce mécanisme ?", "paliers de performance", "160 millions"),
+        ("Quelle part Microsoft garde-t-il dans OpenAI ?", "Et qu'a promis OpenAI en échange ?", "250 milliards", "27 %"),
+    ],
+)
+def test_a_follow_up_cites_the_sentence_it_asks_for_not_the_one_the_previous_question_found(
+    ready, first, follow_up, fact, not_the_previous_fact
+):
+    # Both facts are in one paragraph: searched with the previous question, the sentence that answered
+    # it ranks first again; the follow-up's own words must pick the sentence it asks about.
+    conversation = Conversation()
+    answer = ready.ask(first, conversation)
+    conversation.add(answer.question, answer)
+    second = ready.ask(follow_up, conversation)
+    assert not second.abstained
+    assert fact in second.text and not_the_previous_fact not in second.text
+    assert second.citations[0].passage.paragraph == answer.citations[0].passage.paragraph
+
+
 def test_concurrent_questions_get_the_same_answers(ready):
     questions = [SHARES_Q, "What is AMD's Helios?", "Quelle part d'OpenAI Microsoft conserve-t-il ?"] * 3
     sequential = [ready.ask(q).text for q in questions]

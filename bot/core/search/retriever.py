@@ -76,20 +76,31 @@ class Retriever:
         forms = question.forms
         vectors = self.embedder.encode_queries([text for text, _ in forms])
         fused: dict[int, float] = {}
+        own: dict[int, float] = {}  # the fused score for the question alone (the first form)
         cosine: dict[int, float] = {}
-        for (_, terms), found in zip(forms, gen.search_dense(vectors, CANDIDATES), strict=True):
+        for i, ((_, terms), found) in enumerate(zip(forms, gen.search_dense(vectors, CANDIDATES), strict=True)):
             dense = {row: score for row, (score, _) in found.items()}
             for row, score in fuse(dense, gen.lexical.scores(terms, n), self.lexical_weight).items():
                 fused[row] = max(fused.get(row, 0.0), score)
+                if i == 0:
+                    own[row] = score
             for row, (_, c) in found.items():
                 cosine[row] = max(cosine.get(row, -1.0), c)
-        best: list[int] = []
-        seen: set[tuple[str, int]] = set()
+        # One passage per paragraph: the paragraph ranks by its best passage over the forms, and the
+        # passage cited for it is the one that best matches the question alone. The conversation
+        # finds the subject; the question itself picks the sentence ("and from when?" wants the
+        # date, not the sentence that repeats the previous question).
+        order: list[tuple[str, int]] = []  # paragraphs, best first
+        rank: dict[tuple[str, int], float] = {}  # paragraph -> its best fused score
+        cited: dict[tuple[str, int], int] = {}  # paragraph -> the passage cited for it
         for row in sorted(fused, key=fused.__getitem__, reverse=True):
             p = gen.passages[row]
-            if (p.article_id, p.paragraph) not in seen:
-                seen.add((p.article_id, p.paragraph))
-                best.append(row)
-                if len(best) == k:
-                    break
-        return [Hit(row, gen.passages[row], fused[row], cosine.get(row, 0.0)) for row in best]
+            key = (p.article_id, p.paragraph)
+            if key not in cited:
+                if len(order) == k:
+                    continue
+                order.append(key)
+                rank[key], cited[key] = fused[row], row
+            elif own.get(row, -1.0) > own.get(cited[key], -1.0):
+                cited[key] = row
+        return [Hit(cited[key], gen.passages[cited[key]], rank[key], cosine.get(cited[key], 0.0)) for key in order]
