@@ -184,14 +184,15 @@ def _breakdown(pipeline, gen, questions, analyse) -> None:
             for q in questions:
                 total = time.perf_counter()
                 question = timed("check + analyse (lang, terms)", lambda q: analyse(pipeline.check_question(q)), q)
-                vec = timed("encode query", pipeline.embedder.encode_queries, [t for t, _ in question.forms])
+                vec, _ = timed("encode query", pipeline.embedder.encode_queries_with_tokens,
+                               [t for t, _ in question.forms])
                 timed("FAISS search (index of gen)", gen.search_dense, vec, candidates)
                 timed("BM25 scores (all passages)", gen.lexical.scores, question.terms, len(gen))
                 k = max(pipeline.settings.citations, 3)
-                hits = timed("retrieve() total", retr.retrieve, gen, question, k)
+                ranking = timed("retrieve() total", retr.retrieve, gen, question, k)
                 # What retrieve() spends beyond the pieces timed just before (fusion, sorting), per call.
                 residual.append(steps["retrieve() total"][-1] - sum(steps[p][-1] for p in pieces))
-                timed("answerer.answer", pipeline.answerer.answer, gen, q, question.lang, hits,
+                timed("answerer.answer", pipeline.answerer.answer, gen, q, question.lang, ranking,
                       pipeline.settings.citations)
                 steps.setdefault("sum of the pieces", []).append((time.perf_counter() - total) * 1000)
     except Exception as exc:  # the internals may change; the cProfile listing below still applies

@@ -48,18 +48,19 @@ def _hit1(scores: dict, kind: str) -> float:
 
 
 def test_dev2_stays_above_its_measured_floors(dev2):
-    # Measured 2026-12-03 (vectors centred per language): hit@1 0.77, hit@3 0.92, answer 0.72
-    # (median 240 chars), paraphrase 0.50, follow-up 0.69, cross-language 0.75, out-of-scope
-    # declined 6/12, false abstentions 0.01.
+    # Measured 2026-12-03 (centred vectors, the best ten paragraphs re-read token by token): hit@1
+    # 0.81, hit@3 0.91, answer 0.77 (median 244 chars), paraphrase 0.57, follow-up 0.69,
+    # cross-language 0.88, out-of-scope declined 6/12, false abstentions 0.01. Without the
+    # re-reading: 0.77, 0.92, 0.73, 0.50, 0.69, 0.75.
     _, _, s = dev2
     t = s["total"]
     assert t["missing"] == 0
-    assert t["hit1"] >= 0.72, t
-    assert t["hit3"] >= 0.88, t
-    assert t["answer_hit"] >= 0.67, t
+    assert t["hit1"] >= 0.78, t
+    assert t["hit3"] >= 0.87, t
+    assert t["answer_hit"] >= 0.73, t
     assert t["answer_chars_p50"] <= 300, t
-    assert _hit1(s, "paraphrase") >= 0.42 and _hit1(s, "followup") >= 0.62, s["by_kind"]
-    assert _hit1(s, "crosslingual") >= 0.68, s["by_kind"]
+    assert _hit1(s, "paraphrase") >= 0.50 and _hit1(s, "followup") >= 0.62, s["by_kind"]
+    assert _hit1(s, "crosslingual") >= 0.81, s["by_kind"]
     assert s["by_kind"]["outofscope"]["abst"] >= 5, s["by_kind"]
     assert t["false_abstain"] <= 0.05, t
 
@@ -87,15 +88,16 @@ def test_general_out_of_scope_questions_are_declined_in_their_language(dev2):
 
 
 def test_dev_set_stays_above_its_measured_floors(pipeline, settings, tmp_path):
-    # Measured 2026-12-03: hit@1 0.70, hit@3 0.91, answer 0.70, out-of-scope 3/3, no false abstention.
+    # Measured 2026-12-03: hit@1 0.83, hit@3 0.96, answer 0.83, out-of-scope 3/3, no false abstention
+    # (0.70, 0.91, 0.70 without the re-reading).
     t = _scores(pipeline, settings, tmp_path, EVAL_DIR / "dev")[2]["total"]
     assert t["missing"] == 0
-    assert t["hit1"] >= 0.65 and t["hit3"] >= 0.87 and t["answer_hit"] >= 0.65, t
+    assert t["hit1"] >= 0.78 and t["hit3"] >= 0.91 and t["answer_hit"] >= 0.78, t
     assert t["oos_abstain"] == 1.0 and t["false_abstain"] <= 0.05, t
 
 
 def test_held_out_set_stays_above_its_measured_floors(pipeline, settings, tmp_path):
-    # Measured 2026-12-03: hit@1 0.74, hit@3 0.90, answer 0.72, out-of-scope declined 3/6, false
+    # Measured 2026-12-03: hit@1 0.74, hit@3 0.92, answer 0.72, out-of-scope declined 3/6, false
     # abstentions 0.05 (README).
     t = _scores(pipeline, settings, tmp_path, HELDOUT)[2]["total"]
     assert t["missing"] == 0
@@ -111,7 +113,7 @@ def test_held_out_questions_over_a_larger_corpus(pipeline, settings, tmp_path):
     # The held-out questions over their 7 articles plus dev's and dev2's 16 (23 in all): more articles
     # of the question's language stand in front of a cross-language answer. Measured 2026-12-03:
     # hit@1 0.72, cross-language 7 of 10; without the per-language centring of the vectors 0.67 and
-    # 5 of 10.
+    # 5 of 10; with the re-reading added, 0.74 and 6 of 10.
     if not (DEV2 / "corpus").is_dir() or not (EVAL_DIR / "dev" / "corpus").is_dir():
         pytest.skip(f"the development sets are absent (looked in {EVAL_DIR})")
     corpus = tmp_path / "grown-corpus"

@@ -182,14 +182,14 @@ class Pipeline:
         text = self.check_question(question)
         gen = self.current_generation()
         q = analyse(text, conversation)
-        hits = self.retriever.retrieve(gen, q, max(self.settings.citations, 3))
-        answer = self.answerer.answer(gen, text, q.lang, hits, self.settings.citations)
+        ranking = self.retriever.retrieve(gen, q, max(self.settings.citations, 3))
+        answer = self.answerer.answer(gen, text, q.lang, ranking, self.settings.citations)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def search(self, query: str, k: int = 5) -> list[Citation]:
         """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
         gen = self.current_generation()
-        hits = self.retriever.retrieve(gen, analyse(self.check_question(query)), k)
+        hits = self.retriever.retrieve(gen, analyse(self.check_question(query)), k).hits
         return [Citation(i + 1, h.passage, h.score, tuple(gen.paragraph(h.row))) for i, h in enumerate(hits)]
 
     # -- facts -----------------------------------------------------------------------------------

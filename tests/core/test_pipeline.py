@@ -190,6 +190,15 @@ def test_a_follow_up_cites_the_sentence_it_asks_for_not_the_one_the_previous_que
     assert second.citations[0].passage.paragraph == answer.citations[0].passage.paragraph
 
 
+def test_the_re_reading_finds_the_sentence_a_question_in_the_other_language_asks_for(ready):
+    # Ranked by the passage vectors alone, the English article on AMD's rack came first; read token by
+    # token, the French quotation holds the question's own words (search/rerank.py).
+    answer = ready.ask("Who said the partnership brings together the best of AMD and OpenAI?")
+    assert not answer.abstained
+    assert answer.citations[0].passage.article_id == OPENAI_AMD
+    assert "Lisa Su" in answer.text
+
+
 def test_concurrent_questions_get_the_same_answers(ready):
     questions = [SHARES_Q, "What is AMD's Helios?", "Quelle part d'OpenAI Microsoft conserve-t-il ?"] * 3
     sequential = [ready.ask(q).text for q in questions]

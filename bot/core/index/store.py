@@ -3,7 +3,8 @@
 Layout of the index folder:
     CURRENT                 the name of the live generation (replaced atomically)
     .build.lock             held by the one build allowed at a time (across processes)
-    generations/<name>/     manifest.json, vectors.faiss, embeddings.npy, passages.sqlite, bm25/
+    generations/<name>/     manifest.json, vectors.faiss, embeddings.npy, passages.sqlite, bm25/,
+                            the centring files and the token vectors (token_*.npy)
 
 A build writes a new generation folder completely, checks it, then replaces CURRENT. A crash at
 any point leaves CURRENT naming the previous, complete generation. Loading verifies every file
@@ -27,7 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.index.centring import centre, raw_cosines
+from bot.core.index.embedder import TokenVectors
 from bot.core.index.lexical import LexicalIndex
+from bot.core.index.tokens import FILES as TOKEN_FILES
+from bot.core.index.tokens import TokenIndex
 from bot.errors import (
     DimensionMismatch,
     DiskFull,
@@ -170,6 +174,9 @@ class Generation:
     # (norms, mean index, means) of the per-language centring of the FAISS vectors (centring.py);
     # None for a generation written before it, whose FAISS vectors are the raw ones.
     centring: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # Each passage's token vectors, for the late-interaction re-ranking (search/rerank.py); None for
+    # a generation written before it, which is ranked without re-reading.
+    token_index: TokenIndex | None = None
 
     @property
     def name(self) -> str:
@@ -335,6 +342,8 @@ class Reusable:
     vectors: dict[str, np.ndarray]
     passages: dict[str, Passage]
     tokens: dict[str, list[str]]
+    # Token vectors by embedding key, as `vectors` (a key without them is embedded again).
+    token_vectors: dict[str, TokenVectors] = field(default_factory=dict)
 
 
 class IndexStore:
@@ -442,6 +451,9 @@ class IndexStore:
             if all(name in manifest.get("files", {}) for name in CENTRING_FILES):
                 norms, which, means = (np.load(path / name, allow_pickle=False) for name in CENTRING_FILES)
                 centring = (norms, which, means)
+            token_index = None
+            if all(name in manifest.get("files", {}) for name in TOKEN_FILES):
+                token_index = TokenIndex.load(path, len(row_map), mmap=mmap)
         except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError, KeyError) as exc:
             raise IndexCorrupt(str(self.root), f"{exc.__class__.__name__}: {exc}") from exc
         if (
@@ -458,7 +470,7 @@ class IndexStore:
             or (index.ntotal and not 0 <= int(centring[1].min()) <= int(centring[1].max()) < len(centring[2]))
         ):
             raise IndexCorrupt(str(self.root), "the centring files do not match the vectors")
-        return Generation(path, manifest, index, lexical, passages, articles, row_map, centring)
+        return Generation(path, manifest, index, lexical, passages, articles, row_map, centring, token_index)
 
     def load_reusable(self, path: Path, manifest: dict) -> Reusable:
         """What a generation lets the next build reuse: vectors by embedding key, passages and their
@@ -467,6 +479,9 @@ class IndexStore:
             self.verify(path, manifest)
             vectors = np.load(path / "embeddings.npy", allow_pickle=False)
             keys = manifest["embedding_keys"]
+            token_index = None
+            if all(name in manifest.get("files", {}) for name in TOKEN_FILES):
+                token_index = TokenIndex.load(path, len(vectors))
             passages, _ = _read_sqlite(path / "passages.sqlite")
             con = sqlite3.connect(f"file:{path / 'passages.sqlite'}?mode=ro&immutable=1", uri=True)
             try:
@@ -476,8 +491,11 @@ class IndexStore:
         except Exception as exc:  # a damaged previous generation only means re-embedding everything
             log.warning("Previous generation not reusable (%s): embedding everything again", exc)
             return Reusable({}, {}, {})
-        by_key = dict(zip(keys, vectors, strict=True)) if len(keys) == len(vectors) else {}
-        return Reusable(by_key, {p.id: p for p in passages}, tokens)
+        if len(keys) != len(vectors):
+            return Reusable({}, {}, {})
+        by_key = dict(zip(keys, vectors, strict=True))
+        token_vectors = {k: token_index.row(j) for j, k in enumerate(keys)} if token_index else {}
+        return Reusable(by_key, {p.id: p for p in passages}, tokens, token_vectors)
 
     def write(
         self,
@@ -489,6 +507,7 @@ class IndexStore:
         embedding_keys: list[str],
         lexical: LexicalIndex,
         tokens: list[list[str]],
+        token_index: TokenIndex,
         model_name: str,
         settings_record: dict,
         faiss_kind: str,
@@ -515,6 +534,7 @@ class IndexStore:
                 embedding_keys=embedding_keys,
                 lexical=lexical,
                 tokens=tokens,
+                token_index=token_index,
                 model_name=model_name,
                 settings_record=settings_record,
                 faiss_kind=faiss_kind,
@@ -551,6 +571,7 @@ class IndexStore:
         embedding_keys: list[str],
         lexical: LexicalIndex,
         tokens: list[list[str]],
+        token_index: TokenIndex,
         model_name: str,
         settings_record: dict,
         faiss_kind: str,
@@ -573,6 +594,7 @@ class IndexStore:
         np.save(tmp / CENTRING_FILES[1], which, allow_pickle=False)
         np.save(tmp / CENTRING_FILES[2], means, allow_pickle=False)
         np.save(tmp / "row_map.npy", row_map.astype(np.int64), allow_pickle=False)
+        token_index.save(tmp)
         _write_sqlite(tmp / "passages.sqlite", articles, passages, counts, tokens)
         lexical.save(tmp / "bm25")
         files = {}

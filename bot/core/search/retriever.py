@@ -5,7 +5,8 @@ passages of each signal. The dense signal is the cosine to the passage vectors c
 (index/centring.py), so that a passage in the other language competes on meaning. Over those
 candidates each signal is scaled to [0, 1] (cosine by min-max, BM25 by its maximum), and the fused
 score is `(1 - LEXICAL_WEIGHT) * dense + LEXICAL_WEIGHT * bm25`. A passage's score is the best over
-the forms; the ranking keeps one passage per paragraph, since a citation shows the whole paragraph.
+the forms; the ranking keeps one passage per paragraph, since a citation shows the whole paragraph. The best
+paragraphs are then re-read token by token against the question (rerank.py) before one is cited.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from bot.core.index.embedder import Embedder
 from bot.core.index.store import Generation
+from bot.core.search import rerank
 from bot.core.search.question import Question
 from bot.models import Passage
 
@@ -37,6 +39,17 @@ class Hit:
     passage: Passage
     score: float
     dense: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The passages ranked for a question, and the raw cosine of the one ranked first before the
+    re-reading (`lead`): the re-reading orders passages by their words, so it may put first a
+    passage closer to the question than the first stage's best, but it is no evidence that the
+    corpus answers the question at all (abstention reads both, see answer/answerer.py)."""
+
+    hits: list[Hit]
+    lead: float
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:
@@ -68,13 +81,13 @@ class Retriever:
         self.embedder = embedder
         self.lexical_weight = lexical_weight
 
-    def retrieve(self, gen: Generation, question: Question, k: int) -> list[Hit]:
+    def retrieve(self, gen: Generation, question: Question, k: int) -> Ranking:
         """The k best passages for the question, best first, one per paragraph."""
         n = len(gen)
         if n == 0:
-            return []
+            return Ranking([], 0.0)
         forms = question.forms
-        vectors = self.embedder.encode_queries([text for text, _ in forms])
+        vectors, question_tokens = self.embedder.encode_queries_with_tokens([text for text, _ in forms])
         fused: dict[int, float] = {}
         own: dict[int, float] = {}  # the fused score for the question alone (the first form)
         cosine: dict[int, float] = {}
@@ -97,10 +110,21 @@ class Retriever:
             p = gen.passages[row]
             key = (p.article_id, p.paragraph)
             if key not in cited:
-                if len(order) == k:
+                if len(order) == max(k, rerank.DEPTH):
                     continue
                 order.append(key)
                 rank[key], cited[key] = fused[row], row
             elif own.get(row, -1.0) > own.get(cited[key], -1.0):
                 cited[key] = row
-        return [Hit(cited[key], gen.passages[cited[key]], rank[key], cosine.get(cited[key], 0.0)) for key in order]
+        lead = cosine.get(cited[order[0]], 0.0) if order else 0.0
+        if gen.token_index is not None and order:
+            # The best paragraphs re-read token by token (rerank.py), with each form of the question as
+            # it was searched with each: a follow-up's own words ("combien de gigawatts ?") alone
+            # would pick any passage with a figure in gigawatts, whatever the conversation is about.
+            top = order[: rerank.DEPTH]
+            rows = [cited[key] for key in top]
+            late = np.mean([rerank.late_interaction(t, rows, gen.token_index) for t in question_tokens], axis=0)
+            rank.update(zip(top, rerank.rescore([rank[key] for key in top], late), strict=True))
+            order = sorted(top, key=rank.__getitem__, reverse=True) + order[rerank.DEPTH :]
+        hits = [Hit(cited[key], gen.passages[cited[key]], rank[key], cosine.get(cited[key], 0.0)) for key in order[:k]]
+        return Ranking(hits, lead)

@@ -222,6 +222,7 @@ import numpy as np
 from bot.config import RetrievalSettings
 from bot.core.index import build as indexer
 from bot.core.index import store
+from bot.core.index.embedder import TokenVectors
 
 corpus, index, marker = map(pathlib.Path, sys.argv[1:4])
 
@@ -229,8 +230,9 @@ class StandInModel:
     # The model is not what this test is about: vectors of the right shape, at once.
     dimension = 384
     def load(self): pass
-    def encode_passages(self, texts, progress=False):
-        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+    def encode_passages_with_tokens(self, texts, progress=False):
+        one = TokenVectors(np.zeros(1, np.int32), np.ones((1, 384), np.float16) / np.float16(np.sqrt(384)))
+        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384), [one] * len(texts)
 
 def hang(*args, **kwargs):
     marker.write_text("building")
@@ -319,7 +321,7 @@ def test_translation_runs_while_the_passages_are_embedded(indexed_settings, embe
 
     embedding_started = threading.Event()
     seen: dict[str, bool] = {}
-    real_translate, real_encode = indexer._translate, embedder.encode_passages
+    real_translate, real_encode = indexer._translate, embedder.encode_passages_with_tokens
 
     def translate(*args, **kwargs):
         # Serial code would embed only after this returns: the event would never be set in time.
@@ -331,7 +333,7 @@ def test_translation_runs_while_the_passages_are_embedded(indexed_settings, embe
         return real_encode(texts, **kwargs)
 
     monkeypatch.setattr(indexer, "_translate", translate)
-    monkeypatch.setattr(embedder, "encode_passages", encode)
+    monkeypatch.setattr(embedder, "encode_passages_with_tokens", encode)
     build_index(indexed_settings, embedder, rebuild=True)
     assert seen == {"overlapped": True}
 

@@ -251,7 +251,7 @@ def test_build_failing_halfway_leaves_the_old_index_answering(built, pipeline, e
         raise RuntimeError("out of memory while embedding")
 
     with monkeypatch.context() as m:
-        m.setattr(embedder, "encode_passages", broken)
+        m.setattr(embedder, "encode_passages_with_tokens", broken)
         with pytest.raises(RuntimeError):
             p.update_index()
 
