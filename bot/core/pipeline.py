@@ -94,6 +94,8 @@ class Pipeline:
     def reload(self) -> Generation:
         """Load the live generation from disk and switch to it."""
         gen = self.store.load(self.settings.model, mmap=True, dimension=self.embedder.dimension)
+        if gen.token_index is not None:
+            gen.token_index.document_frequency  # counted here, not during the first question  # noqa: B018
         self._gen = gen  # one reference assignment: readers see the old or the new generation, whole
         return gen
 

@@ -51,8 +51,11 @@ class TokenIndex:
         """For each token id, how many passages hold it (ids past the end of the array: none)."""
         if not len(self.ids):
             return np.zeros(1, dtype=np.int64)
-        pairs = [np.unique(self.ids[a:b]) for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
-        return np.bincount(np.concatenate(pairs), minlength=int(self.ids.max()) + 1)
+        width = int(self.ids.max()) + 1
+        rows = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
+        # One (passage, token) pair counted once, however often the passage repeats the token.
+        pairs = np.unique(rows * width + np.asarray(self.ids, dtype=np.int64))
+        return np.bincount(pairs % width, minlength=width)
 
     def save(self, folder: Path) -> None:
         """Write the three arrays into a generation folder."""
@@ -73,6 +76,7 @@ class TokenIndex:
             or int(offsets[0]) != 0
             or int(offsets[-1]) != len(ids)
             or bool(np.any(np.diff(offsets) < 0))
+            or (len(ids) and int(ids.min()) < 0)
         ):
             raise ValueError("the token vectors do not match the passages")
         return cls(ids, vectors, offsets)

@@ -74,6 +74,35 @@ def fuse(dense: dict[int, float], lexical: np.ndarray, weight: float = LEXICAL_W
     return {r: float((1 - weight) * dv + weight * bv) for r, dv, bv in zip(order, d, b, strict=True)}
 
 
+Paragraph = tuple[str, int]  # (article id, paragraph number)
+
+
+def _paragraphs(
+    gen: Generation, fused: dict[int, float], own: dict[int, float], limit: int
+) -> tuple[list[Paragraph], dict[Paragraph, float], dict[Paragraph, int]]:
+    """The best `limit` paragraphs, best first, with their scores and the passage cited for each.
+
+    A paragraph ranks by its best passage over the question's forms (`fused`); the passage cited
+    for it is the one that best matches the question alone (`own`). The conversation finds the
+    subject; the question itself picks the sentence ("and from when?" wants the date, not the
+    sentence that repeats the previous question).
+    """
+    order: list[Paragraph] = []
+    rank: dict[Paragraph, float] = {}
+    cited: dict[Paragraph, int] = {}
+    for row in sorted(fused, key=fused.__getitem__, reverse=True):
+        p = gen.passages[row]
+        key = (p.article_id, p.paragraph)
+        if key not in cited:
+            if len(order) == limit:
+                continue  # no new paragraph, but a better passage of a kept one may still come
+            order.append(key)
+            rank[key], cited[key] = fused[row], row
+        elif own.get(row, -1.0) > own.get(cited[key], -1.0):
+            cited[key] = row
+    return order, rank, cited
+
+
 class Retriever:
     """Ranks the passages of a generation for a question."""
 
@@ -99,23 +128,7 @@ class Retriever:
                     own[row] = score
             for row, (_, c) in found.items():
                 cosine[row] = max(cosine.get(row, -1.0), c)
-        # One passage per paragraph: the paragraph ranks by its best passage over the forms, and the
-        # passage cited for it is the one that best matches the question alone. The conversation
-        # finds the subject; the question itself picks the sentence ("and from when?" wants the
-        # date, not the sentence that repeats the previous question).
-        order: list[tuple[str, int]] = []  # paragraphs, best first
-        rank: dict[tuple[str, int], float] = {}  # paragraph -> its best fused score
-        cited: dict[tuple[str, int], int] = {}  # paragraph -> the passage cited for it
-        for row in sorted(fused, key=fused.__getitem__, reverse=True):
-            p = gen.passages[row]
-            key = (p.article_id, p.paragraph)
-            if key not in cited:
-                if len(order) == max(k, rerank.DEPTH):
-                    continue
-                order.append(key)
-                rank[key], cited[key] = fused[row], row
-            elif own.get(row, -1.0) > own.get(cited[key], -1.0):
-                cited[key] = row
+        order, rank, cited = _paragraphs(gen, fused, own, max(k, rerank.DEPTH))
         lead = cosine.get(cited[order[0]], 0.0) if order else 0.0
         if gen.token_index is not None and order:
             # The best paragraphs re-read token by token (rerank.py), with each form of the question as
