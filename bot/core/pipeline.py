@@ -189,7 +189,7 @@ class Pipeline:
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def search(self, query: str, k: int = 5) -> list[Citation]:
-        """The k passages closest to a query, with their fused scores (no answer, no abstention)."""
+        """The k passages closest to a query, with their ranking scores (no answer, no abstention)."""
         gen = self.current_generation()
         hits = self.retriever.retrieve(gen, analyse(self.check_question(query)), k).hits
         return [Citation(i + 1, h.passage, h.score, tuple(gen.paragraph(h.row))) for i, h in enumerate(hits)]

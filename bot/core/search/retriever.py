@@ -33,7 +33,8 @@ LEXICAL_WEIGHT = 0.3
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked passage: `score` the fused score, `dense` its best raw cosine to the question."""
+    """One ranked passage: `score` its ranking score (fused, plus the re-reading for the best
+    paragraphs), `dense` its best raw cosine to the question."""
 
     row: int
     passage: Passage
