@@ -263,6 +263,26 @@ def random_embedder(model_name: str):
         def encode_queries(self, texts):
             return self._vectors(texts)
 
+        def _tokens(self, texts):
+            # About as many token vectors as the real model gives (e5: ~1.6 pieces per word), so that
+            # the index files the re-ranking reads have their real size.
+            from bot.core.index.embedder import TokenVectors
+
+            rng = np.random.default_rng(len(texts))
+            out = []
+            for t in texts:
+                n = max(1, int(1.6 * len(t.split())))
+                v = rng.standard_normal((n, 384)).astype(np.float32)
+                v /= np.linalg.norm(v, axis=1, keepdims=True)
+                out.append(TokenVectors(rng.integers(4, 250_000, n).astype(np.int32), v.astype(np.float16)))
+            return out
+
+        def encode_passages_with_tokens(self, texts, progress=False):
+            return self._vectors(texts), self._tokens(texts)
+
+        def encode_queries_with_tokens(self, texts):
+            return self._vectors(texts), self._tokens(texts)
+
     return RandomEmbedder(model_name)
 
 

@@ -76,7 +76,7 @@ def settings_record(settings: RetrievalSettings) -> dict:
         # The FAISS vectors are centred per language (index/centring.py); older indexes rebuild.
         "dense": "centred per language",
         # The token vectors of each passage are stored for the re-ranking (search/rerank.py).
-        "rerank": "late interaction",
+        "rerank": "late interaction, int8 token vectors",
     }
 
 

@@ -1,8 +1,11 @@
 """The token vectors of every passage, kept for the late-interaction re-ranking (search/rerank.py).
 
-Three arrays in the generation folder: every passage's token ids and unit vectors (float16) end to
-end, and the offsets where each passage starts. How many passages hold a token (its document
-frequency) is counted once, on first use, from the ids.
+Three arrays in the generation folder: every passage's token ids and unit vectors end to end, and
+the offsets where each passage starts. The vectors are stored as int8 (each component, within
+[-1, 1] in a unit vector, times 127): a passage's tokens take a quarter of float32's room (about
+27 KB a passage), and against float16 the first citation stayed the same for 205 of the 206
+questions of dev2, dev, heldout and the 23-article corpus, every score the same. How many passages
+hold a token (its document frequency) is counted once, from the ids.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ import numpy as np
 from bot.core.index.embedder import TokenVectors
 
 FILES = ("token_ids.npy", "token_vectors.npy", "token_offsets.npy")
+SCALE = 127.0  # int8 steps per unit
+
+
+def quantise(vectors: np.ndarray) -> np.ndarray:
+    """Unit vectors to int8 (rounded, each component times SCALE)."""
+    return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
 
 
 class TokenIndex:
@@ -32,19 +41,19 @@ class TokenIndex:
         offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         if not tokens:
-            return cls(np.zeros(0, np.int32), np.zeros((0, 0), np.float16), offsets)
+            return cls(np.zeros(0, np.int32), np.zeros((0, 0), np.int8), offsets)
         # The token vectors' own width: a projection layer can make it differ from the sentence vectors'.
         ids = np.concatenate([t.ids for t in tokens]).astype(np.int32)
-        vectors = np.concatenate([t.vectors for t in tokens]).astype(np.float16)
+        vectors = quantise(np.concatenate([t.vectors for t in tokens]))
         return cls(ids, vectors, offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def row(self, row: int) -> TokenVectors:
-        """The token ids and vectors of passage `row`."""
+        """The token ids and vectors (float32, back from int8) of passage `row`."""
         a, b = int(self.offsets[row]), int(self.offsets[row + 1])
-        return TokenVectors(self.ids[a:b], self.vectors[a:b])
+        return TokenVectors(self.ids[a:b], self.vectors[a:b].astype(np.float32) / SCALE)
 
     @cached_property
     def document_frequency(self) -> np.ndarray:
@@ -71,6 +80,7 @@ class TokenIndex:
         if (
             ids.ndim != 1
             or vectors.ndim != 2
+            or vectors.dtype != np.int8
             or len(vectors) != len(ids)
             or offsets.shape != (passages + 1,)
             or int(offsets[0]) != 0
