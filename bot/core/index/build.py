@@ -16,7 +16,7 @@ from bot.config import RetrievalSettings
 from bot.core.index.embedder import Embedder, TokenVectors
 from bot.core.index.lexical import LexicalIndex, passage_terms
 from bot.core.index.store import IndexStore, Reusable, choose_faiss_index
-from bot.core.index.tokens import TokenIndex
+from bot.core.index.tokens import TokenIndex, quantise
 from bot.core.ingest.corpus import corpus_files, file_checksum, load_corpus
 from bot.core.ingest.passages import TEXT_VERSION, split_article
 from bot.core.text import clean, sentence_spans
@@ -263,7 +263,10 @@ def _embed_missing(
         return {}
     log.info("Embedding %d texts", len(todo))
     vectors, tokens = embedder.encode_passages_with_tokens([t for _, t in todo], progress=progress)
-    return {k: (v, t) for (k, _), v, t in zip(todo, vectors, tokens, strict=True)}
+    # Quantised at once, as they are stored: a large build holds them in int8, not float16.
+    return {
+        k: (v, TokenVectors(t.ids, quantise(t.vectors))) for (k, _), v, t in zip(todo, vectors, tokens, strict=True)
+    }
 
 
 def lexical_tokens(p: Passage) -> list[str]:

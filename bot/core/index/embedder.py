@@ -35,7 +35,8 @@ def resolve_model(name: str) -> str:
 
 @dataclass(frozen=True)
 class TokenVectors:
-    """One text's own tokens (no special token, no prefix): their ids and unit vectors (float16)."""
+    """One text's own tokens (no special token, no prefix): their ids and unit vectors (float16 from
+    the model; int8 times 127 as the index stores them, see index/tokens.py)."""
 
     ids: np.ndarray
     vectors: np.ndarray

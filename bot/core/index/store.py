@@ -481,7 +481,9 @@ class IndexStore:
             keys = manifest["embedding_keys"]
             token_index = None
             if all(name in manifest.get("files", {}) for name in TOKEN_FILES):
-                token_index = TokenIndex.load(path, len(vectors))
+                # Mapped, and reused as stored (int8): an update does not hold every passage's tokens
+                # in memory as floats.
+                token_index = TokenIndex.load(path, len(vectors), mmap=True)
             passages, _ = _read_sqlite(path / "passages.sqlite")
             con = sqlite3.connect(f"file:{path / 'passages.sqlite'}?mode=ro&immutable=1", uri=True)
             try:
@@ -494,7 +496,7 @@ class IndexStore:
         if len(keys) != len(vectors):
             return Reusable({}, {}, {})
         by_key = dict(zip(keys, vectors, strict=True))
-        token_vectors = {k: token_index.row(j) for j, k in enumerate(keys)} if token_index else {}
+        token_vectors = {k: token_index.stored_row(j) for j, k in enumerate(keys)} if token_index else {}
         return Reusable(by_key, {p.id: p for p in passages}, tokens, token_vectors)
 
     def write(

@@ -36,7 +36,8 @@ class TokenIndex:
 
     @classmethod
     def from_texts(cls, tokens: list[TokenVectors]) -> TokenIndex:
-        """Join the token vectors of each passage, in row order."""
+        """Join the token vectors of each passage, in row order (float vectors are quantised; int8
+        ones, from `stored_row` or `quantise`, are kept as they are)."""
         lengths = [len(t.ids) for t in tokens]
         offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -44,7 +45,7 @@ class TokenIndex:
             return cls(np.zeros(0, np.int32), np.zeros((0, 0), np.int8), offsets)
         # The token vectors' own width: a projection layer can make it differ from the sentence vectors'.
         ids = np.concatenate([t.ids for t in tokens]).astype(np.int32)
-        vectors = quantise(np.concatenate([t.vectors for t in tokens]))
+        vectors = np.concatenate([t.vectors if t.vectors.dtype == np.int8 else quantise(t.vectors) for t in tokens])
         return cls(ids, vectors, offsets)
 
     def __len__(self) -> int:
@@ -52,8 +53,13 @@ class TokenIndex:
 
     def row(self, row: int) -> TokenVectors:
         """The token ids and vectors (float32, back from int8) of passage `row`."""
+        stored = self.stored_row(row)
+        return TokenVectors(stored.ids, stored.vectors.astype(np.float32) / SCALE)
+
+    def stored_row(self, row: int) -> TokenVectors:
+        """The token ids and int8 vectors of passage `row` as stored (views, no copy)."""
         a, b = int(self.offsets[row]), int(self.offsets[row + 1])
-        return TokenVectors(self.ids[a:b], self.vectors[a:b].astype(np.float32) / SCALE)
+        return TokenVectors(self.ids[a:b], self.vectors[a:b])
 
     @cached_property
     def document_frequency(self) -> np.ndarray:
