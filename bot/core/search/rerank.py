@@ -18,7 +18,7 @@ from bot.core.index.embedder import TokenVectors
 from bot.core.index.tokens import TokenIndex
 
 # How many of the best paragraphs are re-read, and the share of the re-reading in their final score
-# (scaled to [0, 1] over them, added to the fused score, itself in [0, 1]). Chosen offline on dev2,
+# (scaled to [0, 1] over them and added to the fused score, itself in [0, 1]: retriever.rescore). Chosen offline on dev2,
 # dev and benchmarks/heldout together and checked on the held-out questions over 23 articles
 # (2026-12-03): 5 to 10 paragraphs and weights 0.5 to 0.6 ranked alike on all four; re-reading alone
 # (a large weight) lost on the 23 articles, and without the rarity weights dev2 fell. In the
@@ -50,17 +50,9 @@ def late_interaction(question: TokenVectors, rows: list[int], tokens: TokenIndex
     q = torch.from_numpy(question.vectors.astype(np.float32))
     w = torch.from_numpy(weights.astype(np.float32))
     for i, row in enumerate(rows):
-        p = tokens.row(row).vectors
+        p = tokens.row(row).vectors  # float32 already
         if len(p):
-            best = (q @ torch.from_numpy(np.asarray(p, dtype=np.float32)).T).max(dim=1).values
+            best = (q @ torch.from_numpy(p).T).max(dim=1).values
             out[i] = float((best * w).sum() / w.sum())
     return out
 
-
-def rescore(fused: list[float], late: np.ndarray, weight: float = WEIGHT) -> list[float]:
-    """The final scores: the fused score plus the re-reading scaled to [0, 1] over these passages."""
-    if not len(late):
-        return list(fused)
-    low, high = float(late.min()), float(late.max())
-    scaled = (late - low) / (high - low) if high > low else np.zeros(len(late))
-    return [f + weight * float(s) for f, s in zip(fused, scaled, strict=True)]

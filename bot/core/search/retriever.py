@@ -75,6 +75,14 @@ def fuse(dense: dict[int, float], lexical: np.ndarray, weight: float = LEXICAL_W
     return {r: float((1 - weight) * dv + weight * bv) for r, dv, bv in zip(order, d, b, strict=True)}
 
 
+def rescore(fused: list[float], late: np.ndarray, weight: float = rerank.WEIGHT) -> list[float]:
+    """The final scores of the re-read paragraphs: the fused score plus the re-reading, scaled to
+    [0, 1] over them as each signal of the fusion is."""
+    if not len(late):
+        return list(fused)
+    return [f + weight * float(s) for f, s in zip(fused, _scaled(np.asarray(late)), strict=True)]
+
+
 Paragraph = tuple[str, int]  # (article id, paragraph number)
 
 
@@ -138,7 +146,7 @@ class Retriever:
             top = order[: rerank.DEPTH]
             rows = [cited[key] for key in top]
             late = np.mean([rerank.late_interaction(t, rows, gen.token_index) for t in question_tokens], axis=0)
-            rank.update(zip(top, rerank.rescore([rank[key] for key in top], late), strict=True))
+            rank.update(zip(top, rescore([rank[key] for key in top], late), strict=True))
             order = sorted(top, key=rank.__getitem__, reverse=True) + order[rerank.DEPTH :]
         hits = [Hit(cited[key], gen.passages[cited[key]], rank[key], cosine.get(cited[key], 0.0)) for key in order[:k]]
         return Ranking(hits, lead)

@@ -8,7 +8,8 @@ import pytest
 
 from bot.core.index.embedder import TokenVectors
 from bot.core.index.tokens import TokenIndex
-from bot.core.search.rerank import late_interaction, rescore, token_weights
+from bot.core.search.rerank import late_interaction, token_weights
+from bot.core.search.retriever import rescore
 
 
 def tokens(ids: list[int], dim: int = 8) -> TokenVectors:
